@@ -1,0 +1,189 @@
+// C[b] = act(op(A[b]) * op(B[b]) + bias), or C[b] += op(A[b]) * op(B[b]) when ACCUMULATE.
+// op(A) is M x K (stored K x M when TRANS_A), op(B) is K x N (stored N x K when TRANS_B). Row-major.
+// A batch stride of 0 broadcasts that operand (weights shared over the batch).
+//
+// Three entry points, one tiling each:
+//   matmul_reg_vec4    4x4 outputs per invocation, vec4 loads, no workgroup memory (CPU drivers).
+//                      Needs K % 4 == 0, M % 4 == 0 when TRANS_A, N % 4 == 0 unless TRANS_B.
+//   matmul_reg_scalar  the same tiling with scalar loads: any shape.
+//   matmul_tiled       64x64 output tiles staged through workgroup memory (real GPUs): any shape.
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  strideA: u32,
+  strideB: u32,
+  strideC: u32,
+}
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false;
+// 0 none, 1 relu, 2 gelu (erf form), 3 silu
+override ACT: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(1) var<storage, read> A4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
+fn erf_approx(x: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
+  return select(-y, y, x >= 0.0);
+}
+
+fn activate(v: f32) -> f32 {
+  switch ACT {
+    case 1u: { return max(v, 0.0); }
+    case 2u: { return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752)); }
+    case 3u: { return v / (1.0 + exp(-v)); }
+    default: { return v; }
+  }
+}
+
+fn store(base: u32, row: u32, col: u32, acc: f32) {
+  if (row >= p.M || col >= p.N) { return; }
+  let i = base + row * p.N + col;
+  if (ACCUMULATE) {
+    C[i] = C[i] + acc;
+  } else {
+    var v = acc;
+    if (HAS_BIAS) { v = v + bias[col]; }
+    C[i] = activate(v);
+  }
+}
+
+fn store_tile(batch: u32, row0: u32, col0: u32, acc: array<vec4<f32>, 4>) {
+  let base = batch * p.strideC;
+  for (var i = 0u; i < 4u; i++) {
+    store(base, row0 + i, col0, acc[i].x);
+    store(base, row0 + i, col0 + 1u, acc[i].y);
+    store(base, row0 + i, col0 + 2u, acc[i].z);
+    store(base, row0 + i, col0 + 3u, acc[i].w);
+  }
+}
+
+// Element (i, k) of op(A) and (k, j) of op(B) in batch matrix `base`.
+fn a_at(base: u32, i: u32, k: u32) -> f32 {
+  if (TRANS_A) { return A[base + k * p.M + i]; }
+  return A[base + i * p.K + k];
+}
+
+fn b_at(base: u32, k: u32, j: u32) -> f32 {
+  if (TRANS_B) { return B[base + j * p.K + k]; }
+  return B[base + k * p.N + j];
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn matmul_reg_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row0 = gid.y * 4u;
+  let col0 = gid.x * 4u;
+  if (row0 >= p.M || col0 >= p.N) { return; }
+  let aBase = gid.z * p.strideA;
+  let bBase = gid.z * p.strideB;
+  // Rows and columns past the edge are clamped: their sums are computed and never stored.
+  var r: array<u32, 4>;
+  var c: array<u32, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    r[i] = min(row0 + i, p.M - 1u);
+    c[i] = min(col0 + i, p.N - 1u);
+  }
+  var acc: array<vec4<f32>, 4>;
+  for (var k = 0u; k < p.K; k += 4u) {
+    // a[i] = op(A)[row0 + i, k .. k + 3]
+    var a: array<vec4<f32>, 4>;
+    if (TRANS_A) {
+      let c0 = A4[(aBase + k * p.M + row0) / 4u];
+      let c1 = A4[(aBase + (k + 1u) * p.M + row0) / 4u];
+      let c2 = A4[(aBase + (k + 2u) * p.M + row0) / 4u];
+      let c3 = A4[(aBase + (k + 3u) * p.M + row0) / 4u];
+      a[0] = vec4(c0.x, c1.x, c2.x, c3.x);
+      a[1] = vec4(c0.y, c1.y, c2.y, c3.y);
+      a[2] = vec4(c0.z, c1.z, c2.z, c3.z);
+      a[3] = vec4(c0.w, c1.w, c2.w, c3.w);
+    } else {
+      for (var i = 0u; i < 4u; i++) { a[i] = A4[(aBase + r[i] * p.K + k) / 4u]; }
+    }
+    // b[kk] = op(B)[k + kk, col0 .. col0 + 3]
+    var b: array<vec4<f32>, 4>;
+    if (TRANS_B) {
+      let t0 = B4[(bBase + c[0] * p.K + k) / 4u];
+      let t1 = B4[(bBase + c[1] * p.K + k) / 4u];
+      let t2 = B4[(bBase + c[2] * p.K + k) / 4u];
+      let t3 = B4[(bBase + c[3] * p.K + k) / 4u];
+      b[0] = vec4(t0.x, t1.x, t2.x, t3.x);
+      b[1] = vec4(t0.y, t1.y, t2.y, t3.y);
+      b[2] = vec4(t0.z, t1.z, t2.z, t3.z);
+      b[3] = vec4(t0.w, t1.w, t2.w, t3.w);
+    } else {
+      for (var kk = 0u; kk < 4u; kk++) { b[kk] = B4[(bBase + (k + kk) * p.N + col0) / 4u]; }
+    }
+    for (var i = 0u; i < 4u; i++) {
+      acc[i] = acc[i] + a[i].x * b[0] + a[i].y * b[1] + a[i].z * b[2] + a[i].w * b[3];
+    }
+  }
+  store_tile(gid.z, row0, col0, acc);
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn matmul_reg_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row0 = gid.y * 4u;
+  let col0 = gid.x * 4u;
+  if (row0 >= p.M || col0 >= p.N) { return; }
+  let aBase = gid.z * p.strideA;
+  let bBase = gid.z * p.strideB;
+  var r: array<u32, 4>;
+  var c: array<u32, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    r[i] = min(row0 + i, p.M - 1u);
+    c[i] = min(col0 + i, p.N - 1u);
+  }
+  var acc: array<vec4<f32>, 4>;
+  for (var k = 0u; k < p.K; k++) {
+    let b = vec4(b_at(bBase, k, c[0]), b_at(bBase, k, c[1]), b_at(bBase, k, c[2]), b_at(bBase, k, c[3]));
+    for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] + a_at(aBase, r[i], k) * b; }
+  }
+  store_tile(gid.z, row0, col0, acc);
+}
+
+const TILE = 64u;
+const TK = 16u;
+var<workgroup> As: array<f32, 1024>; // [TK][TILE]: As[kk * TILE + i] = op(A)[tileRow + i, k0 + kk]
+var<workgroup> Bs: array<f32, 1024>; // [TK][TILE]: Bs[kk * TILE + j] = op(B)[k0 + kk, tileCol + j]
+
+@compute @workgroup_size(16, 16, 1)
+fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tileRow = wid.y * TILE;
+  let tileCol = wid.x * TILE;
+  let aBase = wid.z * p.strideA;
+  let bBase = wid.z * p.strideB;
+  let t = lid.y * 16u + lid.x;
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < p.K; k0 += TK) {
+    for (var e = t; e < TK * TILE; e += 256u) {
+      let kk = e / TILE;
+      let x = e % TILE;
+      let k = k0 + kk;
+      var av = 0.0;
+      var bv = 0.0;
+      if (k < p.K && tileRow + x < p.M) { av = a_at(aBase, tileRow + x, k); }
+      if (k < p.K && tileCol + x < p.N) { bv = b_at(bBase, k, tileCol + x); }
+      As[e] = av;
+      Bs[e] = bv;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < TK; kk++) {
+      let b = vec4(Bs[kk * TILE + lid.x * 4u], Bs[kk * TILE + lid.x * 4u + 1u], Bs[kk * TILE + lid.x * 4u + 2u], Bs[kk * TILE + lid.x * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] + As[kk * TILE + lid.y * 4u + i] * b; }
+    }
+    workgroupBarrier();
+  }
+  store_tile(wid.z, tileRow + lid.y * 4u, tileCol + lid.x * 4u, acc);
+}

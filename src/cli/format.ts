@@ -1,0 +1,20 @@
+import type { BenchResult, CheckResult } from '../kernels/suite-types.ts';
+
+export function formatChecks(checks: CheckResult[]): string {
+  const failed = checks.filter((c) => !c.passed).length;
+  const lines = checks.map(
+    (c) =>
+      `${c.passed ? 'pass' : 'FAIL'}  ${c.family.padEnd(10)} ${c.name.padEnd(44)} maxRelError ${c.maxRelError.toExponential(2)} (bound ${c.tolerance.toExponential(0)}, seed ${c.seed})${c.error ? `  ${c.error}` : ''}`,
+  );
+  return [`self-test: ${checks.length - failed} passed, ${failed} failed`, ...lines].join('\n');
+}
+
+export function formatBenches(benches: BenchResult[]): string {
+  return benches
+    .map(
+      (b) =>
+        `${b.name.padEnd(24)} ${b.shape.padEnd(16)} ${b.ms.toFixed(2).padStart(9)} ms` +
+        `${b.gflops !== undefined ? `  ${b.gflops.toFixed(2)} GFLOP/s` : ''}${b.gbps !== undefined ? `  ${b.gbps.toFixed(2)} GB/s` : ''}  (${b.timing})`,
+    )
+    .join('\n');
+}

@@ -1,0 +1,54 @@
+// The lab's command line: `npm run lab -- <command> [options]`. With --json a command prints one JSON
+// document on stdout (progress goes to stderr); a failure prints one line and exits non-zero.
+import { LabError } from '../gpu/errors.ts';
+import { parseArgs, UsageError, type Args } from './args.ts';
+
+export interface Command {
+  summary: string;
+  usage: string;
+  /** Returns the JSON document (printed with --json) and a text rendering for people. */
+  run(args: Args): Promise<{ json: unknown; text: string }>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  device: async () => (await import('./commands/device.ts')).device,
+  kernels: async () => (await import('./commands/kernels.ts')).kernels,
+};
+
+function help(): string {
+  return [
+    'usage: npm run lab -- <command> [options]   (add --json for machine-readable output)',
+    '',
+    ...Object.keys(commands).map((c) => `  ${c}`),
+    '',
+    'npm run lab -- <command> --help shows a command\'s options.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const name = args.positionals.shift();
+  if (!name || name === 'help' || (!name && args.flags.help)) {
+    process.stdout.write(`${help()}\n`);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}`);
+  const command = await load();
+  if (args.flags.help) {
+    process.stdout.write(`${command.summary}\n\nusage: ${command.usage}\n`);
+    return 0;
+  }
+  const { json, text } = await command.run(args);
+  process.stdout.write(args.flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const msg = e instanceof LabError || e instanceof UsageError ? e.message : `${(e as Error)?.stack ?? e}`;
+    process.stderr.write(`lab: ${msg.split('\n').join(' ')}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,59 @@
+import type { Gpu } from './device.ts';
+
+export type DType = 'f32' | 'i32' | 'u32';
+export type TypedArrayOf<D extends DType> = D extends 'f32' ? Float32Array : D extends 'i32' ? Int32Array : Uint32Array;
+
+/** Number of elements of a shape. */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function shapeString(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * A dense, row-major array on the GPU: (b, l, channels) by the glossary's convention.
+ * The buffer may be larger than the tensor (pool buckets); kernels only touch the first `size` elements.
+ */
+export class Tensor<D extends DType = DType> {
+  private released = false;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly buffer: GPUBuffer,
+    readonly shape: readonly number[],
+    readonly dtype: D,
+    readonly name: string,
+  ) {}
+
+  get size(): number {
+    return numel(this.shape);
+  }
+
+  get bytes(): number {
+    return this.size * 4;
+  }
+
+  /** Copy back to the CPU (waits for all submitted work). */
+  read(): Promise<TypedArrayOf<D>> {
+    return this.gpu.read(this);
+  }
+
+  /** Give the buffer back to the pool; the tensor must not be used afterwards. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.gpu.pool.release(this.buffer);
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  toString(): string {
+    return `${this.name}${shapeString(this.shape)}:${this.dtype}`;
+  }
+}

@@ -1,0 +1,18 @@
+// How kernels are compared with their CPU twins.
+
+/**
+ * Largest elementwise error relative to the expected value, with a floor of 1e-3 of the largest
+ * expected magnitude so that entries near zero do not dominate. NaN or Infinity anywhere gives Infinity.
+ */
+export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) return Infinity;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  const floor = Math.max(1e-3 * scale, 1e-30);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), floor);
+    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+  }
+  return worst;
+}

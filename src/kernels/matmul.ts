@@ -1,0 +1,86 @@
+import shader from '../../shaders/matmul.wgsl?raw';
+import type { Encoder } from '../gpu/encoder.ts';
+import { ShapeError } from '../gpu/errors.ts';
+import { params } from '../gpu/params.ts';
+import { shapeString, type Tensor } from '../gpu/tensor.ts';
+import type { Activation } from './reference/matmul.ts';
+
+export type { Activation };
+
+/** 'reg': register tiles, no workgroup memory (CPU drivers). 'tiled': workgroup-memory tiles (GPUs). */
+export type MatmulVariant = 'reg' | 'tiled';
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** (N) added to every row before the activation. */
+  bias?: Tensor;
+  act?: Activation;
+  /** Write into this tensor instead of a new one. */
+  out?: Tensor;
+  /** out += A.B (for gradient accumulation); needs `out`, excludes bias and activation. */
+  accumulate?: boolean;
+  variant?: MatmulVariant;
+}
+
+const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, gelu: 2, silu: 3 };
+
+/**
+ * C = act(op(A) op(B) + bias). A is (M, K) or (batch, M, K) ((K, M) stored when transA); B is (K, N) or
+ * (batch, K, N) ((N, K) stored when transB); a 2-D operand is shared by the whole batch.
+ * Returns C as (M, N), or (batch, M, N) when either operand is batched.
+ * The backward of C = A.B is two calls of the same kernel: dA = dC.B^T and dB = A^T.dC.
+ */
+export function matmul(enc: Encoder, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const { transA = false, transB = false, act = 'none', accumulate = false } = opts;
+  if (a.shape.length < 2 || a.shape.length > 3 || b.shape.length < 2 || b.shape.length > 3) {
+    throw new ShapeError(`matmul: A ${shapeString(a.shape)} and B ${shapeString(b.shape)} must be 2-D or 3-D`);
+  }
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const [M, K] = transA ? [ac, ar] : [ar, ac];
+  const [Kb, N] = transB ? [bc, br] : [br, bc];
+  if (K !== Kb) {
+    throw new ShapeError(
+      `matmul: inner sizes differ: op(A) ${a.name}${shapeString(a.shape)}${transA ? '^T' : ''} has K=${K}, ` +
+        `op(B) ${b.name}${shapeString(b.shape)}${transB ? '^T' : ''} has K=${Kb}`,
+    );
+  }
+  const batchA = a.shape.length === 3 ? a.shape[0] : 0;
+  const batchB = b.shape.length === 3 ? b.shape[0] : 0;
+  if (batchA && batchB && batchA !== batchB) {
+    throw new ShapeError(`matmul: batch sizes differ: ${a.name}${shapeString(a.shape)} vs ${b.name}${shapeString(b.shape)}`);
+  }
+  const batch = Math.max(batchA, batchB, 1);
+  const outShape = batchA || batchB ? [batch, M, N] : [M, N];
+  if (opts.bias && (opts.bias.size !== N || accumulate)) {
+    throw new ShapeError(`matmul: bias ${shapeString(opts.bias.shape)} must have N=${N} elements and excludes accumulate`);
+  }
+  if (accumulate && (!opts.out || act !== 'none')) throw new ShapeError('matmul: accumulate needs `out` and no activation');
+  const gpu = enc.gpu;
+  const out = opts.out ?? gpu.tensor(outShape, 'f32', undefined, 'matmul.out');
+  if (out.size !== batch * M * N) {
+    throw new ShapeError(`matmul: out ${shapeString(out.shape)} should hold ${shapeString(outShape)}`);
+  }
+  if (M === 0 || N === 0) return out;
+
+  const variant = opts.variant ?? (gpu.kind === 'cpu' ? 'reg' : 'tiled');
+  const vec4 = K % 4 === 0 && (!transA || M % 4 === 0) && (transB || N % 4 === 0);
+  const entry = variant === 'tiled' ? 'matmul_tiled' : vec4 ? 'matmul_reg_vec4' : 'matmul_reg_scalar';
+  const pipeline = gpu.pipeline(shader, entry, {
+    TRANS_A: transA,
+    TRANS_B: transB,
+    HAS_BIAS: !!opts.bias,
+    ACCUMULATE: accumulate,
+    ACT: ACT_CODE[act],
+  });
+  const tile = variant === 'tiled' ? 64 : 32;
+  enc.dispatch({
+    pipeline,
+    params: params().u32(M, N, K, batchA ? M * K : 0, batchB ? K * N : 0, M * N),
+    buffers: [a, b, out, opts.bias ?? gpu.empty],
+    workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
+    macs: batch * M * N * K,
+  });
+  return out;
+}
