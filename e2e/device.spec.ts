@@ -1,0 +1,27 @@
+import { expect, test } from '@playwright/test';
+
+test('the Device page shows the adapter and a passing self-test', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/#/device');
+  const adapter = page.getByTestId('adapter');
+  await expect(adapter).toBeVisible();
+  await expect(adapter).toContainText(/CPU driver|GPU/);
+  const summary = page.getByTestId('selftest-summary');
+  await expect(summary).toHaveText(/^\d+ passed, 0 failed$/);
+  const passed = Number((await summary.textContent())!.split(' ')[0]);
+  expect(passed).toBeGreaterThan(0);
+  await expect(page.getByTestId('selftest').locator('td', { hasText: 'FAIL' })).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test('the matmul benchmark reports GFLOP/s', async ({ page }) => {
+  await page.goto('/#/device');
+  await expect(page.getByTestId('selftest-summary')).toBeVisible();
+  await page.getByRole('button', { name: 'Run benchmarks' }).click();
+  const rows = page.getByTestId('bench').locator('tbody tr');
+  await expect(rows).toHaveCount(3);
+  const gflops = Number(await rows.nth(1).locator('td').nth(3).textContent());
+  expect(gflops).toBeGreaterThan(0);
+  await expect(page.getByTestId('matmul-chart')).toBeVisible();
+});

@@ -1,0 +1,53 @@
+// The Device page's worker: opens WebGPU here (off the UI thread) and runs the self-test and benchmarks.
+import * as Comlink from 'comlink';
+import { describeDevice, type DeviceReport } from '../bench/device-report.ts';
+import { openDevice, type Gpu } from '../gpu/device.ts';
+import { LabError } from '../gpu/errors.ts';
+import { kernelBenches, kernelChecks, runBenches, runChecks } from '../kernels/suite.ts';
+import type { BenchResult, CheckResult } from '../kernels/suite-types.ts';
+import { toFailure, type Outcome, type Progress } from './outcome.ts';
+
+let gpu: Promise<Gpu> | undefined;
+
+function device(): Promise<Gpu> {
+  gpu ??= openDevice(navigator.gpu, { where: 'worker' }).catch((e) => {
+    gpu = undefined;
+    throw e;
+  });
+  return gpu.then((g) => {
+    if (g.isLost) {
+      gpu = undefined;
+      return device();
+    }
+    return g;
+  });
+}
+
+async function attempt<T>(f: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await f() };
+  } catch (e) {
+    if (e instanceof LabError && e.code === 'device-lost') gpu = undefined;
+    return toFailure(e);
+  }
+}
+
+const api = {
+  describe: () => attempt(async () => describeDevice(await device())),
+  selfTest: (onProgress: Progress) =>
+    attempt<CheckResult[]>(async () => runChecks(await device(), kernelChecks, { onProgress })),
+  bench: (families: string[], onProgress: Progress) =>
+    attempt<BenchResult[]>(async () =>
+      runBenches(
+        await device(),
+        kernelBenches.filter((b) => families.includes(b.family)),
+        { onProgress },
+      ),
+    ),
+  benchFamilies: () => [...new Set(kernelBenches.map((b) => b.family))],
+};
+
+export type DeviceApi = typeof api;
+export type DeviceDescription = Omit<DeviceReport, 'selfTest' | 'bench'>;
+
+Comlink.expose(api);
