@@ -23,6 +23,9 @@ override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 // 0 none, 1 relu, 2 gelu (erf form), 3 silu
 override ACT: u32 = 0u;
+// Invocations per workgroup of the register-tiled entry points; each computes 4x4 outputs.
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -81,7 +84,7 @@ fn b_at(base: u32, k: u32, j: u32) -> f32 {
   return B[base + k * p.N + j];
 }
 
-@compute @workgroup_size(8, 8, 1)
+@compute @workgroup_size(WG_X, WG_Y, 1)
 fn matmul_reg_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 4u;
@@ -132,7 +135,7 @@ fn matmul_reg_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   store_tile(gid.z, row0, col0, acc);
 }
 
-@compute @workgroup_size(8, 8, 1)
+@compute @workgroup_size(WG_X, WG_Y, 1)
 fn matmul_reg_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 4u;

@@ -21,6 +21,8 @@ export interface MatmulOptions {
   /** out += A.B (for gradient accumulation); needs `out`, excludes bias and activation. */
   accumulate?: boolean;
   variant?: MatmulVariant;
+  /** Workgroup shape of the register-tiled variant (invocations in x and y; each computes 4x4 outputs). */
+  workgroup?: readonly [number, number];
 }
 
 const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, gelu: 2, silu: 3 };
@@ -65,6 +67,7 @@ export function matmul(enc: Encoder, a: Tensor, b: Tensor, opts: MatmulOptions =
   if (M === 0 || N === 0) return out;
 
   const variant = opts.variant ?? (gpu.kind === 'cpu' ? 'reg' : 'tiled');
+  const [wgX, wgY] = opts.workgroup ?? [8, 8];
   const vec4 = K % 4 === 0 && (!transA || M % 4 === 0) && (transB || N % 4 === 0);
   const entry = variant === 'tiled' ? 'matmul_tiled' : vec4 ? 'matmul_reg_vec4' : 'matmul_reg_scalar';
   const pipeline = gpu.pipeline(shader, entry, {
@@ -73,13 +76,14 @@ export function matmul(enc: Encoder, a: Tensor, b: Tensor, opts: MatmulOptions =
     HAS_BIAS: !!opts.bias,
     ACCUMULATE: accumulate,
     ACT: ACT_CODE[act],
+    ...(variant === 'reg' ? { WG_X: wgX, WG_Y: wgY } : {}),
   });
-  const tile = variant === 'tiled' ? 64 : 32;
+  const [tileX, tileY] = variant === 'tiled' ? [64, 64] : [wgX * 4, wgY * 4];
   enc.dispatch({
     pipeline,
     params: params().u32(M, N, K, batchA ? M * K : 0, batchB ? K * N : 0, M * N),
     buffers: [a, b, out, opts.bias ?? gpu.empty],
-    workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
+    workgroups: [Math.ceil(N / tileX), Math.ceil(M / tileY), batch],
     macs: batch * M * N * K,
   });
   return out;

@@ -62,10 +62,10 @@ export const matmulChecks: KernelCheck[] = CASES.map((c) => ({
   run: (gpu, seed) => checkMatmul(gpu, c, seed),
 }));
 
-export function matmulBench(n: number, variant?: MatmulVariant): KernelBench {
+export function matmulBench(n: number, variant?: MatmulVariant, workgroup?: [number, number]): KernelBench {
   return {
     family: 'matmul',
-    name: `matmul ${variant ?? 'auto'}`,
+    name: `matmul ${variant ?? 'auto'}${workgroup ? ` ${workgroup.join('x')}` : ''}`,
     shape: `${n}x${n}x${n}`,
     flops: 2 * n * n * n,
     bytes: 3 * n * n * 4,
@@ -75,7 +75,7 @@ export function matmulBench(n: number, variant?: MatmulVariant): KernelBench {
       const b = gpu.tensor([n, n], 'f32', randomNormal(n * n, rand), 'B');
       const c = gpu.tensor([n, n], 'f32', undefined, 'C');
       return {
-        record: (enc) => void matmul(enc, a, b, { out: c, variant }),
+        record: (enc) => void matmul(enc, a, b, { out: c, variant, workgroup }),
         dispose: () => [a, b, c].forEach((t) => t.release()),
       };
     },
