@@ -1,4 +1,5 @@
 import type { Gpu } from './device.ts';
+import { LabError } from './errors.ts';
 
 export type DType = 'f32' | 'i32' | 'u32';
 export type TypedArrayOf<D extends DType> = D extends 'f32' ? Float32Array : D extends 'i32' ? Int32Array : Uint32Array;
@@ -27,7 +28,17 @@ export class Tensor<D extends DType = DType> {
     readonly shape: readonly number[],
     readonly dtype: D,
     readonly name: string,
+    /** Set for a view: the tensor that owns the buffer (a view's release does nothing). */
+    readonly base?: Tensor<D>,
   ) {}
+
+  /** The same buffer seen with another shape of the same size: no copy; releasing the view is a no-op. */
+  view(shape: readonly number[], name = this.name): Tensor<D> {
+    if (numel(shape) !== this.size) {
+      throw new LabError('shape', `${this.name}: cannot view ${shapeString(this.shape)} as ${shapeString(shape)}`);
+    }
+    return new Tensor(this.gpu, this.buffer, [...shape], this.dtype, name, this.base ?? this);
+  }
 
   get size(): number {
     return numel(this.shape);
@@ -42,9 +53,13 @@ export class Tensor<D extends DType = DType> {
     return this.gpu.read(this);
   }
 
-  /** Give the buffer back to the pool; the tensor must not be used afterwards. */
+  /**
+   * Give the buffer back to the pool; the tensor must not be used afterwards. Only when no unsubmitted
+   * Encoder still reads it: an upload into the recycled buffer would run before that encoder's kernels.
+   * Inside a recording, use `enc.releaseAfter(t)`.
+   */
   release(): void {
-    if (this.released) return;
+    if (this.released || this.base) return;
     this.released = true;
     this.gpu.pool.release(this.buffer);
   }
