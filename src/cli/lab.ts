@@ -13,6 +13,8 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   device: async () => (await import('./commands/device.ts')).device,
   kernels: async () => (await import('./commands/kernels.ts')).kernels,
+  corpus: async () => (await import('./commands/corpus.ts')).corpus,
+  'bench-browser': async () => (await import('./commands/bench-browser.ts')).benchBrowser,
 };
 
 function help(): string {
