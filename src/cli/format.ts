@@ -11,9 +11,10 @@ export function formatChecks(checks: CheckResult[]): string {
 
 export function formatBenches(benches: BenchResult[]): string {
   return benches
-    .map(
-      (b) =>
-        `${b.name.padEnd(24)} ${b.shape.padEnd(16)} ${b.ms.toFixed(2).padStart(9)} ms` +
+    .map((b) =>
+      b.oom
+        ? `${b.name.padEnd(24)} ${b.shape.padEnd(16)} out of memory: ${b.error ?? ''}`
+        : `${b.name.padEnd(24)} ${b.shape.padEnd(16)} ${b.ms.toFixed(2).padStart(9)} ms` +
         `${b.gflops !== undefined ? `  ${b.gflops.toFixed(2)} GFLOP/s` : ''}${b.gbps !== undefined ? `  ${b.gbps.toFixed(2)} GB/s` : ''}  (${b.timing})`,
     )
     .join('\n');

@@ -28,6 +28,9 @@ export interface KernelBench {
   flops?: number;
   /** Bytes read and written by one call, for GB/s. */
   bytes?: number;
+  /** Untimed and timed runs (default 1 and the runner's reps): long cases lower them to stay within seconds. */
+  warmup?: number;
+  reps?: number;
   /** Build the inputs; returns the recorder of one call and a cleanup. */
   setup(gpu: Gpu): { record: (enc: import('../gpu/encoder.ts').Encoder) => void; dispose: () => void };
 }
@@ -40,4 +43,8 @@ export interface BenchResult {
   gflops?: number;
   gbps?: number;
   timing: 'timestamp-query' | 'wall-clock';
+  /** The case needs a buffer larger than the device allows (TooLargeError); ms is NaN. */
+  oom?: boolean;
+  /** The TooLargeError message of an out-of-memory case. */
+  error?: string;
 }

@@ -1,7 +1,133 @@
+import type { Gpu } from '../../gpu/device.ts';
 import { maxRelError } from '../compare.ts';
-import { copy } from '../elementwise.ts';
+import { accumulate, binary, binaryBackward, copy, fill, unary, unaryBackward, type BinaryOp, type UnaryOp } from '../elementwise.ts';
 import { randomNormal, seeded } from '../random.ts';
+import { sumAll, sumRows, type ReduceVariant } from '../reduce.ts';
+import { accumulateRef, binaryBackwardRef, binaryRef, unaryBackwardRef, unaryRef } from '../reference/elementwise.ts';
+import { sumAllRef, sumRowsRef, sumSquaresRef } from '../reference/reduce.ts';
 import type { KernelBench, KernelCheck } from '../suite-types.ts';
+
+/**
+ * maxRelError with the floor of small values raised to at least 1e-3: values of magnitude below 1e-3 are
+ * compared absolutely (so a length-1 check of GELU deep in its tail is not judged relative to ~1e-7).
+ */
+export function elementwiseError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  if (got.length !== want.length) return Infinity;
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  const floor = Math.max(1e-3 * scale, 1e-3);
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const d = Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), floor);
+    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+  }
+  return worst;
+}
+
+/** Spread of the random inputs: wide enough to reach both tails of SiLU, GELU and softplus. */
+const SPREAD = 4;
+
+/** Forward and backward of a unary op on n elements vs the twin: [forward error, backward error]. */
+export async function checkUnary(gpu: Gpu, op: UnaryOp, n: number, seed: number, alpha = 1.7): Promise<[number, number]> {
+  const rand = seeded(seed);
+  const xData = randomNormal(n, rand, SPREAD);
+  const dyData = randomNormal(n, rand);
+  const x = gpu.tensor([n], 'f32', xData, 'x');
+  const dy = gpu.tensor([n], 'f32', dyData, 'dy');
+  const [y, dx] = gpu.run((enc) => [unary(enc, op, x, { alpha }), unaryBackward(enc, op, x, dy, { alpha })]);
+  const got = [await y.read(), await dx.read()];
+  [x, dy, y, dx].forEach((t) => t.release());
+  return [elementwiseError(got[0], unaryRef(op, xData, alpha)), elementwiseError(got[1], unaryBackwardRef(op, xData, dyData, alpha))];
+}
+
+/** Forward and backward (max over both input gradients) of a binary op vs the twin. */
+export async function checkBinary(gpu: Gpu, op: BinaryOp, n: number, seed: number): Promise<[number, number]> {
+  const rand = seeded(seed);
+  const aData = randomNormal(n, rand, SPREAD);
+  const bData = randomNormal(n, rand, SPREAD);
+  const gData = randomNormal(n, rand);
+  const a = gpu.tensor([n], 'f32', aData, 'a');
+  const b = gpu.tensor([n], 'f32', bData, 'b');
+  const g = gpu.tensor([n], 'f32', gData, 'dout');
+  const [y, grads] = gpu.run((enc) => [binary(enc, op, a, b), binaryBackward(enc, op, a, b, g)] as const);
+  const got = [await y.read(), await grads.da.read(), await grads.db.read()];
+  for (const t of new Set([a, b, g, y, grads.da, grads.db])) t.release();
+  const want = binaryBackwardRef(op, aData, bData, gData);
+  return [elementwiseError(got[0], binaryRef(op, aData, bData)), Math.max(elementwiseError(got[1], want.da), elementwiseError(got[2], want.db))];
+}
+
+/** acc += alpha * x, then fill: returns the worse of the two errors. */
+export async function checkAccumulateFill(gpu: Gpu, n: number, seed: number): Promise<number> {
+  const rand = seeded(seed);
+  const accData = randomNormal(n, rand);
+  const xData = randomNormal(n, rand);
+  const acc = gpu.tensor([n], 'f32', accData, 'acc');
+  const x = gpu.tensor([n], 'f32', xData, 'x');
+  const filled = gpu.tensor([n], 'f32', xData, 'filled');
+  gpu.run((enc) => {
+    accumulate(enc, acc, x, -0.5);
+    fill(enc, filled, 3.25);
+  });
+  const got = [await acc.read(), await filled.read()];
+  [acc, x, filled].forEach((t) => t.release());
+  return Math.max(elementwiseError(got[0], accumulateRef(accData, xData, -0.5)), elementwiseError(got[1], new Float64Array(n).fill(3.25)));
+}
+
+/** Column sums of (rows, c) vs the twin. */
+export async function checkSumRows(gpu: Gpu, rows: number, c: number, seed: number): Promise<number> {
+  const data = randomNormal(rows * c, seeded(seed));
+  const x = gpu.tensor([rows, c], 'f32', data, 'x');
+  const out = gpu.run((enc) => sumRows(enc, x));
+  const got = await out.read();
+  x.release();
+  out.release();
+  // Relative to the sum of magnitudes per column: the error a float32 sum can promise.
+  const want = sumRowsRef(data, rows, c);
+  const mag = sumRowsRef(data.map(Math.abs), rows, c);
+  let worst = 0;
+  for (let j = 0; j < c; j++) worst = Math.max(worst, Math.abs(got[j] - want[j]) / mag[j]);
+  return worst;
+}
+
+/** Sum (or sum of squares) of n elements vs the twin, relative to the sum of magnitudes. */
+export async function checkSumAll(gpu: Gpu, n: number, squares: boolean, seed: number, variant?: ReduceVariant): Promise<number> {
+  const data = randomNormal(n, seeded(seed));
+  const x = gpu.tensor([n], 'f32', data, 'x');
+  const out = gpu.run((enc) => sumAll(enc, x, { squares, variant }));
+  const [got] = await out.read();
+  x.release();
+  out.release();
+  const want = squares ? sumSquaresRef(data) : sumAllRef(data);
+  const mag = squares ? want : sumAllRef(data.map(Math.abs));
+  return Math.abs(got - want) / mag;
+}
+
+/** Bound for exactly rounded ops (add, multiply, scale, accumulate, fill): a few float32 roundings. */
+export const ELEMENTWISE_TOLERANCE = 1e-6;
+/**
+ * Bound for ops built on exp (SiLU, softplus, the gate): WGSL lets exp be off by 3 + 2|x| ULP, about 5e-6
+ * relative at |x| = 20, and a derivative near its zero amplifies that; the largest error seen over many seeds is
+ * about 3e-5.
+ */
+export const EXP_TOLERANCE = 1e-4;
+/**
+ * The shader's erf (Abramowitz & Stegun 7.1.26) is off by up to 1.5e-7 absolutely, so GELU and its derivative
+ * carry an absolute error up to about 0.5 |x| 1.5e-7, which the floor of 1e-3 turns into at most a few 1e-4
+ * (largest seen: 1.2e-4).
+ */
+export const GELU_TOLERANCE = 5e-4;
+
+export function unaryTolerance(op: UnaryOp): number {
+  return op === 'gelu' ? GELU_TOLERANCE : op === 'scale' ? ELEMENTWISE_TOLERANCE : EXP_TOLERANCE;
+}
+
+export function binaryTolerance(op: BinaryOp): number {
+  return op === 'gate' ? EXP_TOLERANCE : ELEMENTWISE_TOLERANCE;
+}
+export const REDUCE_TOLERANCE = 1e-6;
+
+const UNARY: UnaryOp[] = ['silu', 'gelu', 'softplus', 'scale'];
+const BINARY: BinaryOp[] = ['add', 'mul', 'gate'];
 
 export const elementwiseChecks: KernelCheck[] = [
   {
@@ -18,6 +144,20 @@ export const elementwiseChecks: KernelCheck[] = [
       return maxRelError(got, data);
     },
   },
+  ...UNARY.flatMap((op): KernelCheck[] => [
+    { family: 'elementwise', name: `${op} forward 1027`, tolerance: unaryTolerance(op), run: async (gpu, seed) => (await checkUnary(gpu, op, 1027, seed))[0] },
+    { family: 'elementwise', name: `${op} backward 1027`, tolerance: unaryTolerance(op), run: async (gpu, seed) => (await checkUnary(gpu, op, 1027, seed))[1] },
+  ]),
+  ...BINARY.flatMap((op): KernelCheck[] => [
+    { family: 'elementwise', name: `${op} forward 1027`, tolerance: binaryTolerance(op), run: async (gpu, seed) => (await checkBinary(gpu, op, 1027, seed))[0] },
+    { family: 'elementwise', name: `${op} backward 1027`, tolerance: binaryTolerance(op), run: async (gpu, seed) => (await checkBinary(gpu, op, 1027, seed))[1] },
+  ]),
+  { family: 'elementwise', name: 'accumulate, fill 1027', tolerance: ELEMENTWISE_TOLERANCE, run: (gpu, seed) => checkAccumulateFill(gpu, 1027, seed) },
+  { family: 'elementwise', name: 'reduce sumRows 1000x33', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumRows(gpu, 1000, 33, seed) },
+  { family: 'elementwise', name: 'reduce sumRows 5x257', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumRows(gpu, 5, 257, seed) },
+  { family: 'elementwise', name: 'reduce sumAll 100003', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumAll(gpu, 100003, false, seed) },
+  { family: 'elementwise', name: 'reduce sumSquares 100003 spread', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumAll(gpu, 100003, true, seed, 'spread') },
+  { family: 'elementwise', name: 'reduce sumSquares 100003 tree', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumAll(gpu, 100003, true, seed, 'tree') },
 ];
 
 /** Copy bandwidth: bytes read plus bytes written per second. The roofline of memory-bound kernels. */
@@ -35,4 +175,53 @@ export function copyBench(n: number): KernelBench {
   };
 }
 
-export const elementwiseBenches: KernelBench[] = [copyBench(1 << 24)];
+export function unaryBench(op: UnaryOp, n: number): KernelBench {
+  return {
+    family: 'elementwise',
+    name: op,
+    shape: `${n}`,
+    bytes: 8 * n,
+    setup(gpu) {
+      const x = gpu.tensor([n], 'f32', randomNormal(n, seeded(n)), 'x');
+      const y = gpu.tensor([n], 'f32', undefined, 'y');
+      return { record: (enc) => void unary(enc, op, x, { out: y }), dispose: () => [x, y].forEach((t) => t.release()) };
+    },
+  };
+}
+
+/** Column sums of (rows, c): the bias gradient of a Linear layer. */
+export function sumRowsBench(rows: number, c: number): KernelBench {
+  return {
+    family: 'elementwise',
+    name: 'reduce sumRows',
+    shape: `${rows}x${c}`,
+    bytes: 4 * (rows * c + c),
+    setup(gpu) {
+      const x = gpu.tensor([rows, c], 'f32', randomNormal(rows * c, seeded(rows)), 'x');
+      const out = gpu.tensor([c], 'f32', undefined, 'out');
+      return { record: (enc) => void sumRows(enc, x, { out }), dispose: () => [x, out].forEach((t) => t.release()) };
+    },
+  };
+}
+
+export function sumSquaresBench(n: number, variant?: ReduceVariant): KernelBench {
+  return {
+    family: 'elementwise',
+    name: `reduce sumSquares ${variant ?? 'auto'}`,
+    shape: `${n}`,
+    bytes: 4 * n,
+    setup(gpu) {
+      const x = gpu.tensor([n], 'f32', randomNormal(n, seeded(n)), 'x');
+      const out = gpu.tensor([1], 'f32', undefined, 'out');
+      return { record: (enc) => void sumAll(enc, x, { out, squares: true, variant }), dispose: () => [x, out].forEach((t) => t.release()) };
+    },
+  };
+}
+
+export const elementwiseBenches: KernelBench[] = [
+  copyBench(1 << 24),
+  unaryBench('gelu', 1 << 24),
+  sumRowsBench(4000, 768),
+  sumSquaresBench(1 << 24, 'spread'),
+  sumSquaresBench(1 << 24, 'tree'),
+];
