@@ -1,15 +1,24 @@
 // Every kernel family's checks and micro-benchmarks, run by the self-test (Device page, `lab device`,
 // `lab kernels`) and by the unit tests. A new family adds its lists here.
 import type { Gpu } from '../gpu/device.ts';
+import { TooLargeError } from '../gpu/errors.ts';
 import { timeKernels } from '../gpu/timing.ts';
+import { convBenches, convChecks } from './checks/conv.ts';
+import { attentionBenches, attentionChecks } from './checks/attention.ts';
 import { elementwiseBenches, elementwiseChecks } from './checks/elementwise.ts';
 import { matmulBenches, matmulChecks } from './checks/matmul.ts';
+import { normBenches, normChecks } from './checks/norm.ts';
+import { lossBenches, lossChecks } from './checks/loss.ts';
+import { optimBenches, optimChecks } from './checks/optim.ts';
+import { kmeansBenches, kmeansChecks } from './checks/kmeans.ts';
+import { scanBenches, scanChecks } from './checks/scan.ts';
+import { layoutBenches, layoutChecks } from './checks/layout.ts';
 import { freshSeed } from './random.ts';
 import type { BenchResult, CheckResult, KernelBench, KernelCheck } from './suite-types.ts';
 
-export const kernelChecks: KernelCheck[] = [...matmulChecks, ...elementwiseChecks];
+export const kernelChecks: KernelCheck[] = [...matmulChecks, ...elementwiseChecks, ...convChecks, ...normChecks, ...attentionChecks, ...lossChecks, ...optimChecks, ...kmeansChecks, ...scanChecks, ...layoutChecks];
 
-export const kernelBenches: KernelBench[] = [...matmulBenches, ...elementwiseBenches];
+export const kernelBenches: KernelBench[] = [...matmulBenches, ...elementwiseBenches, ...convBenches, ...normBenches, ...attentionBenches, ...lossBenches, ...optimBenches, ...kmeansBenches, ...scanBenches, ...layoutBenches];
 
 export interface RunHooks {
   signal?: AbortSignal;
@@ -37,9 +46,20 @@ export async function runChecks(gpu: Gpu, checks: KernelCheck[] = kernelChecks, 
 }
 
 export async function runBench(gpu: Gpu, bench: KernelBench, reps = 5): Promise<BenchResult> {
-  const { record, dispose } = bench.setup(gpu);
+  // A case that needs a buffer larger than the device allows is a result (out of memory), not a failure.
+  const oom = (e: unknown): BenchResult => {
+    if (!(e instanceof TooLargeError)) throw e;
+    return { family: bench.family, name: bench.name, shape: bench.shape, ms: NaN, timing: 'wall-clock', oom: true, error: e.message };
+  };
+  let made: ReturnType<KernelBench['setup']>;
   try {
-    const t = await timeKernels(gpu, record, { warmup: 1, reps });
+    made = bench.setup(gpu);
+  } catch (e) {
+    return oom(e);
+  }
+  const { record, dispose } = made;
+  try {
+    const t = await timeKernels(gpu, record, { warmup: bench.warmup ?? 1, reps: bench.reps ?? reps });
     return {
       family: bench.family,
       name: bench.name,
@@ -49,6 +69,8 @@ export async function runBench(gpu: Gpu, bench: KernelBench, reps = 5): Promise<
       gbps: bench.bytes !== undefined ? bench.bytes / t.ms / 1e6 : undefined,
       timing: t.method,
     };
+  } catch (e) {
+    return oom(e);
   } finally {
     dispose();
   }

@@ -1,0 +1,503 @@
+// Selective scan (Mamba's S6) with the zero-order-hold discretisation fused in.
+//
+//   delta_t = softplus(dt_t + dt_bias)            per (b, t, channel)
+//   A       = -exp(A_log)                         (d_inner, n)
+//   h_t     = exp(delta_t * A) * h_{t-1} + delta_t * B_t * u_t      (n states per channel)
+//   y_t     = <h_t, C_t> + D * u_t ;  out_t = y_t * silu(z_t) when z is given
+//
+// Layouts (row-major): u, dt, z, out, dout, du, ddt, dz (b, l, d_inner); B, C (b, l, n);
+// chunk start states (b, d_inner, nchunks, n); initial / final state (b, d_inner, n).
+//
+// Every kernel reads its small weights, the initial state and B, C from one `packed` buffer that
+// scan_pack fills (so no entry point binds more than 10 storage buffers). n8 = n rounded up to 8;
+// padding is zero (a padded state has A = 0, B = C = 0: it stays 0 and adds nothing).
+//   [0, d)                          dt_bias
+//   [d, 2d)                         D
+//   [off_a2, + d n8)                A2 = A * log2(e), so exp(delta A) = exp2(delta A2); off_a2 = align4(2d)
+//   [off_h0, + b d n)               initial state h0 (zeros when absent)
+//   [off_bc, + b l 2 n8)            per (b, t): [B_t (n8) | C_t (n8)]; off_bc = align4(off_h0 + b d n)
+//
+// The forward kernels keep 8 states in registers (two vec4) and loop over time within a chunk; for
+// n > 8 they go over the chunk once per block of 8 states, adding each block's <h, C> into out
+// (the chunk's rows stay in cache) and passing the block's state on through the states buffer.
+//
+// Entry points:
+//   scan_pack             fill `packed` (flat, one invocation per element) and clear the non-finite flag
+//   scan_seq              sequential forward: one invocation per (b, channel), chunk after chunk;
+//                         writes every chunk's start state on the way
+//   scan_chunk_state      chunked pass 1: one invocation per (b, channel, chunk), scans the chunk from
+//                         a zero state; records the chunk's end state and its sum of delta (the chunk's
+//                         decay product is exp(A * sum delta), so the sum stands for the product)
+//   scan_chunk_carry      chunked pass 2: one invocation per (b, channel, state), sequential over chunks:
+//                         h_in[c+1] = exp(A * sum delta[c]) * h_in[c] + h_end[c]; writes the chunk
+//                         start states and the final state
+//   scan_chunk_out        chunked pass 3: one invocation per (b, channel, chunk), recomputes the chunk
+//                         from its carried-in state and writes the outputs
+//   scan_bwd              backward: one invocation per (b, channel), chunks in reverse; each chunk's
+//                         states are recomputed from its saved start state into a scratch area, then
+//                         scanned in reverse. dB and dC (sums over channels) are reduced over a
+//                         workgroup of WGB channels in workgroup memory (two barriers per step) into
+//                         per-group partials; dA_log, dD, ddt_bias into per-(b, channel) partials
+//   scan_bwd_reduce_bc    sum the dB / dC partials over channel groups (deterministic, no atomics)
+//   scan_bwd_reduce_params sum the dA_log / dD / ddt_bias partials over b; copy out dh0
+//
+// The forward kernels set `flag` to 1 when any output or final state is not finite (NaN or Inf in
+// dt, u, z, ...): the caller reads it back (src/kernels/scan.ts assertScanFinite).
+
+struct Params {
+  b: u32,
+  l: u32,
+  d: u32,       // d_inner
+  chunk: u32,   // time steps per chunk
+  nchunks: u32,
+  groups: u32,  // ceil(d / WGB), backward channel groups
+  count: u32,   // elements of a flat kernel
+  n: u32,       // d_state, at most MAX_N
+}
+
+// d_state is a runtime value (p.n): one pipeline serves every n, and the CPU drivers compile the
+// loops over states without unrolling them (unrolled, lavapipe took tens of seconds per pipeline).
+override HAS_Z: bool = false;
+override HAS_H0: bool = false;
+const MAX_N = 64u;
+const WGB = 32u;              // channels per backward workgroup
+const RED = 4096u;            // WGB * 2 * MAX_N floats (16 KiB) of workgroup memory in scan_bwd
+const LOG2E = 1.4426950408889634;
+const LN2 = 0.6931471805599453;
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// ---- scan_pack bindings
+@group(0) @binding(1) var<storage, read> pk_dt_bias: array<f32>;
+@group(0) @binding(2) var<storage, read> pk_a_log: array<f32>;
+@group(0) @binding(3) var<storage, read> pk_d: array<f32>;
+@group(0) @binding(4) var<storage, read> pk_h0: array<f32>;
+@group(0) @binding(5) var<storage, read> pk_b: array<f32>;
+@group(0) @binding(6) var<storage, read> pk_c: array<f32>;
+@group(0) @binding(7) var<storage, read_write> pk_out: array<f32>;
+@group(0) @binding(8) var<storage, read_write> pk_flag: array<u32>;   // cleared here, set by the forward
+
+// ---- forward / backward bindings (scan_seq, scan_chunk_state, scan_chunk_out, scan_bwd)
+@group(0) @binding(1) var<storage, read> u: array<f32>;
+@group(0) @binding(2) var<storage, read> dt: array<f32>;
+@group(0) @binding(3) var<storage, read> packed: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> z: array<f32>;
+@group(0) @binding(4) var<storage, read_write> chunk_tmp: array<f32>;   // scan_chunk_state
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> dout: array<f32>;              // scan_bwd
+@group(0) @binding(6) var<storage, read_write> states: array<f32>;
+@group(0) @binding(7) var<storage, read_write> flag: atomic<u32>;
+@group(0) @binding(7) var<storage, read_write> du: array<f32>;          // scan_bwd
+@group(0) @binding(8) var<storage, read_write> h_last: array<f32>;      // scan_seq
+@group(0) @binding(8) var<storage, read_write> ddt: array<f32>;         // scan_bwd
+@group(0) @binding(9) var<storage, read_write> dz: array<f32>;          // scan_bwd
+@group(0) @binding(10) var<storage, read_write> work: array<f32>;       // scan_bwd
+
+// ---- scan_chunk_carry bindings
+@group(0) @binding(1) var<storage, read> cr_tmp: array<f32>;
+@group(0) @binding(2) var<storage, read> cr_packed: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cr_states: array<f32>;
+@group(0) @binding(4) var<storage, read_write> cr_last: array<f32>;
+
+// ---- reduction bindings
+@group(0) @binding(1) var<storage, read> rd_work: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rd_out1: array<f32>;     // dB | dA_log
+@group(0) @binding(3) var<storage, read_write> rd_out2: array<f32>;     // dC | dD
+@group(0) @binding(4) var<storage, read_write> rd_out3: array<f32>;     // ddt_bias
+@group(0) @binding(5) var<storage, read_write> rd_out4: array<f32>;     // dh0
+
+var<workgroup> red: array<f32, RED>;
+
+// ---- offsets into `packed` (src/kernels/scan.ts sizes it the same way)
+fn n8() -> u32 { return (p.n + 7u) / 8u * 8u; }
+fn align4(x: u32) -> u32 { return (x + 3u) / 4u * 4u; }
+fn off_a2() -> u32 { return align4(2u * p.d); }
+fn off_h0() -> u32 { return off_a2() + p.d * n8(); }
+fn off_bc() -> u32 { return align4(off_h0() + p.b * p.d * p.n); }
+fn pk(i: u32) -> f32 { return packed[i >> 2u][i & 3u]; }
+
+// ---- offsets into the backward's `work` buffer (src/kernels/scan.ts sizes it the same way)
+//   scratch  [chunk][n][b * groups * WGB]   recomputed states of the current chunk, per lane
+//   partBC   [b * l][2n][groups]            per-group sums: j < n -> dC, j >= n -> dB
+//   pA       [b][d][n]                      dA_log partial sums over l
+//   pD, pBias [b][d]
+//   dh0      [b][d][n]
+fn lanes() -> u32 { return p.b * p.groups * WGB; }
+fn off_part() -> u32 { return p.chunk * p.n * lanes(); }
+fn off_pa() -> u32 { return off_part() + p.b * p.l * 2u * p.n * p.groups; }
+fn off_pd() -> u32 { return off_pa() + p.b * p.d * p.n; }
+fn off_pbias() -> u32 { return off_pd() + p.b * p.d; }
+fn off_dh0() -> u32 { return off_pbias() + p.b * p.d; }
+
+fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, wg: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * wg + lid;
+}
+
+// softplus(x) = max(x, 0) + log(1 + exp(-|x|)), with a series where 1 + e would round away e.
+fn softplus(x: f32) -> f32 {
+  let e = exp(-abs(x));
+  let lp = select(log(1.0 + e), e * (1.0 - e * (0.5 - e / 3.0)), e < 0.01);
+  return max(x, 0.0) + lp;
+}
+
+fn sigmoid(x: f32) -> f32 {
+  return 1.0 / (1.0 + exp(-x));
+}
+
+// Not NaN and not +-Inf, by the exponent bits (a comparison x != x may be folded away).
+fn is_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn all_finite(v: vec4<f32>) -> bool {
+  return all((bitcast<vec4<u32>>(v) & vec4(0x7f800000u)) != vec4(0x7f800000u));
+}
+
+@compute @workgroup_size(256)
+fn scan_pack(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_index(wid, nwg, lid, 256u);
+  if (i == 0u) { pk_flag[0] = 0u; }
+  if (i >= p.count) { return; }
+  let d = p.d;
+  let m = n8();
+  var v = 0.0;
+  if (i < d) {
+    v = pk_dt_bias[i];
+  } else if (i < 2u * d) {
+    v = pk_d[i - d];
+  } else if (i < off_a2()) {
+    v = 0.0;
+  } else if (i < off_h0()) {
+    let j = i - off_a2();
+    let s = j % m;
+    if (s < p.n) { v = -exp(pk_a_log[(j / m) * p.n + s]) * LOG2E; }
+  } else if (i < off_h0() + p.b * d * p.n) {
+    if (HAS_H0) { v = pk_h0[i - off_h0()]; }
+  } else if (i >= off_bc()) {
+    let j = i - off_bc();
+    let row = j / (2u * m);
+    let s = j % (2u * m);
+    if (s < p.n) {
+      v = pk_b[row * p.n + s];
+    } else if (s >= m && s - m < p.n) {
+      v = pk_c[row * p.n + s - m];
+    }
+  }
+  pk_out[i] = v;
+}
+
+// A 8-state block's decay rates (A2) for channel di, block k.
+fn load_a2(di: u32, k: u32) -> array<vec4<f32>, 2> {
+  let q = (off_a2() + di * n8() + k * 8u) / 4u;
+  return array<vec4<f32>, 2>(packed[q], packed[q + 1u]);
+}
+
+// Load / store states s0 .. s0+7 at `base` (entries past n read 0 and are not written).
+fn load_block(base: u32, s0: u32) -> array<vec4<f32>, 2> {
+  var h: array<vec4<f32>, 2>;
+  for (var j = 0u; j < 8u; j++) {
+    if (s0 + j < p.n) { h[j / 4u][j % 4u] = states[base + s0 + j]; }
+  }
+  return h;
+}
+
+fn store_block(base: u32, s0: u32, h: array<vec4<f32>, 2>) {
+  for (var j = 0u; j < 8u; j++) {
+    if (s0 + j < p.n) { states[base + s0 + j] = h[j / 4u][j % 4u]; }
+  }
+}
+
+fn store_last(base: u32, s0: u32, h: array<vec4<f32>, 2>) {
+  for (var j = 0u; j < 8u; j++) {
+    if (s0 + j < p.n) { h_last[base + s0 + j] = h[j / 4u][j % 4u]; }
+  }
+}
+
+// Chunk c of channel (bi, di), state block k (states 8k .. 8k+7) from state h (updated in place):
+// adds the block's <h_t, C_t> into out (the first block starts from D u, the last applies the gate).
+// False if an output was not finite.
+fn run_block(bi: u32, di: u32, c: u32, k: u32, h: ptr<function, array<vec4<f32>, 2>>) -> bool {
+  let a = load_a2(di, k);
+  let bias = pk(di);
+  let dskip = pk(p.d + di);
+  let first = k == 0u;
+  let last = k + 1u == n8() / 8u;
+  let m = n8();
+  let t0 = c * p.chunk;
+  let t1 = min(t0 + p.chunk, p.l);
+  var h0 = (*h)[0];
+  var h1 = (*h)[1];
+  var ok = true;
+  for (var t = t0; t < t1; t++) {
+    let row = bi * p.l + t;
+    let i = row * p.d + di;
+    let uv = u[i];
+    let delta = softplus(dt[i] + bias);
+    let du_ = delta * uv;
+    let q = (off_bc() + row * 2u * m + k * 8u) / 4u;
+    h0 = exp2(delta * a[0]) * h0 + du_ * packed[q];
+    h1 = exp2(delta * a[1]) * h1 + du_ * packed[q + 1u];
+    let part = dot(h0, packed[q + m / 4u]) + dot(h1, packed[q + m / 4u + 1u]);
+    var y = select(out[i], dskip * uv, first) + part;
+    if (last) {
+      if (HAS_Z) {
+        let zv = z[i];
+        y *= zv * sigmoid(zv);
+      }
+      ok = ok & is_finite(y);
+    }
+    out[i] = y;
+  }
+  (*h)[0] = h0;
+  (*h)[1] = h1;
+  return ok;
+}
+
+// Sequential forward. Grid: (ceil(d / 64), b). The state before chunk c goes to states[c]; each
+// block of chunk c reads its state from there and passes it on to states[c + 1] (or h_last).
+@compute @workgroup_size(64)
+fn scan_seq(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let di = gid.x;
+  let bi = gid.y;
+  if (di >= p.d) { return; }
+  let hb = off_h0() + (bi * p.d + di) * p.n;
+  let s0 = (bi * p.d + di) * p.nchunks * p.n;
+  for (var s = 0u; s < p.n; s++) { states[s0 + s] = pk(hb + s); }
+  var ok = true;
+  for (var c = 0u; c < p.nchunks; c++) {
+    let sb = s0 + c * p.n;
+    for (var k = 0u; k < n8() / 8u; k++) {
+      var h = load_block(sb, 8u * k);
+      ok = run_block(bi, di, c, k, &h) & ok;
+      if (c + 1u < p.nchunks) {
+        store_block(sb + p.n, 8u * k, h);
+      } else {
+        store_last((bi * p.d + di) * p.n, 8u * k, h);
+        ok = ok & all_finite(h[0]) & all_finite(h[1]);
+      }
+    }
+  }
+  if (!ok) { atomicOr(&flag, 1u); }
+}
+
+// Chunked pass 1. Grid: (ceil(d / 64), nchunks, b). chunk_tmp = [h_end (b, d, nchunks, n) | dsum (b, d, nchunks)].
+@compute @workgroup_size(64)
+fn scan_chunk_state(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let di = gid.x;
+  let c = gid.y;
+  let bi = gid.z;
+  if (di >= p.d) { return; }
+  let bias = pk(di);
+  let m = n8();
+  let t0 = c * p.chunk;
+  let t1 = min(t0 + p.chunk, p.l);
+  let kk = (bi * p.d + di) * p.nchunks + c;
+  for (var k = 0u; k < m / 8u; k++) {
+    let a = load_a2(di, k);
+    var h0 = vec4(0.0);
+    var h1 = vec4(0.0);
+    var dsum = 0.0;
+    for (var t = t0; t < t1; t++) {
+      let row = bi * p.l + t;
+      let i = row * p.d + di;
+      let delta = softplus(dt[i] + bias);
+      let du_ = delta * u[i];
+      dsum += delta;
+      let q = (off_bc() + row * 2u * m + k * 8u) / 4u;
+      h0 = exp2(delta * a[0]) * h0 + du_ * packed[q];
+      h1 = exp2(delta * a[1]) * h1 + du_ * packed[q + 1u];
+    }
+    for (var j = 0u; j < 8u; j++) {
+      let s = 8u * k + j;
+      if (s < p.n) { chunk_tmp[kk * p.n + s] = select(h1[j % 4u], h0[j % 4u], j < 4u); }
+    }
+    if (k == 0u) { chunk_tmp[p.b * p.d * p.nchunks * p.n + kk] = dsum; }
+  }
+}
+
+// Chunked pass 2. Flat over (b, d, n).
+@compute @workgroup_size(64)
+fn scan_chunk_carry(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_index(wid, nwg, lid, 64u);
+  if (i >= p.b * p.d * p.n) { return; }
+  let s = i % p.n;
+  let bd = i / p.n;
+  let di = bd % p.d;
+  let a2 = cr_packed[off_a2() + di * n8() + s];
+  var h = cr_packed[off_h0() + i];
+  let sums = p.b * p.d * p.nchunks * p.n;
+  for (var c = 0u; c < p.nchunks; c++) {
+    let k = bd * p.nchunks + c;
+    cr_states[k * p.n + s] = h;
+    h = exp2(a2 * cr_tmp[sums + k]) * h + cr_tmp[k * p.n + s];
+  }
+  cr_last[i] = h;
+}
+
+// Chunked pass 3. Grid: (ceil(d / 64), nchunks, b).
+@compute @workgroup_size(64)
+fn scan_chunk_out(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let di = gid.x;
+  let c = gid.y;
+  let bi = gid.z;
+  if (di >= p.d) { return; }
+  let sb = ((bi * p.d + di) * p.nchunks + c) * p.n;
+  var ok = true;
+  for (var k = 0u; k < n8() / 8u; k++) {
+    var h = load_block(sb, 8u * k);
+    ok = run_block(bi, di, c, k, &h) & ok;
+    if (c + 1u == p.nchunks) { ok = ok & all_finite(h[0]) & all_finite(h[1]); }
+  }
+  if (!ok) { atomicOr(&flag, 1u); }
+}
+
+// Backward. Grid: (groups, b), WGB channels per workgroup. Lanes past d_inner compute a clamped
+// channel's values (kept uniform for the barriers) and contribute zeros.
+@compute @workgroup_size(WGB)
+fn scan_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x;
+  let bi = wid.y;
+  let dreal = g * WGB + lid;
+  let live = dreal < p.d;
+  let di = min(dreal, p.d - 1u);
+  let lane = bi * p.groups * WGB + dreal;
+  let stride = lanes();
+  let m = n8();
+  var a2: array<f32, MAX_N>;
+  for (var s = 0u; s < p.n; s++) { a2[s] = pk(off_a2() + di * m + s); }
+  let bias = pk(di);
+  let dskip = pk(p.d + di);
+  let bc0 = off_bc();
+  let part0 = off_part();
+  var gc: array<f32, MAX_N>;   // adjoint of h_t carried from step t + 1: exp(delta_{t+1} A) * g_{t+1}
+  var pa: array<f32, MAX_N>;   // dL/dA, summed over time
+  var pd = 0.0;
+  var pbias = 0.0;
+  for (var cc = 0u; cc < p.nchunks; cc++) {
+    let c = p.nchunks - 1u - cc;
+    let t0 = c * p.chunk;
+    let t1 = min(t0 + p.chunk, p.l);
+    let sb = ((bi * p.d + di) * p.nchunks + c) * p.n;
+    // Recompute the chunk's states h_{t0} .. h_{t1-1} into scratch.
+    var h: array<f32, MAX_N>;
+    for (var s = 0u; s < p.n; s++) { h[s] = states[sb + s]; }
+    for (var t = t0; t < t1; t++) {
+      let row = bi * p.l + t;
+      let i = row * p.d + di;
+      let delta = softplus(dt[i] + bias);
+      let du_ = delta * u[i];
+      let bc = bc0 + row * 2u * m;
+      for (var s = 0u; s < p.n; s++) {
+        h[s] = exp2(delta * a2[s]) * h[s] + du_ * pk(bc + s);
+        work[((t - t0) * p.n + s) * stride + lane] = h[s];
+      }
+    }
+    // Reverse: h holds h_t at the top of each step.
+    for (var tt = t1; tt > t0; tt--) {
+      let t = tt - 1u;
+      let row = bi * p.l + t;
+      let i = row * p.d + di;
+      let bc = bc0 + row * 2u * m;
+      var hp: array<f32, MAX_N>;   // h_{t-1}
+      if (t > t0) {
+        for (var s = 0u; s < p.n; s++) { hp[s] = work[((t - 1u - t0) * p.n + s) * stride + lane]; }
+      } else {
+        for (var s = 0u; s < p.n; s++) { hp[s] = states[sb + s]; }
+      }
+      let uv = u[i];
+      let x = dt[i] + bias;
+      let delta = softplus(x);
+      var y = dskip * uv;
+      for (var s = 0u; s < p.n; s++) { y += h[s] * pk(bc + m + s); }
+      var dy = dout[i];
+      if (HAS_Z) {
+        let zv = z[i];
+        let sg = sigmoid(zv);
+        if (live) { dz[i] = dy * y * sg * (1.0 + zv * (1.0 - sg)); }
+        dy = dy * zv * sg;
+      }
+      pd += dy * uv;
+      var duv = dy * dskip;
+      var ddelta = 0.0;
+      let mk = select(0.0, 1.0, live);
+      for (var s = 0u; s < p.n; s++) {
+        let bs = pk(bc + s);
+        let gs = dy * pk(bc + m + s) + gc[s];
+        let da = exp2(delta * a2[s]);
+        red[s * WGB + lid] = mk * dy * h[s];
+        red[(p.n + s) * WGB + lid] = mk * gs * delta * uv;
+        duv += gs * delta * bs;
+        let gda = gs * hp[s] * da;                // dL/d(delta A) through exp
+        ddelta += gda * a2[s] * LN2 + gs * bs * uv;
+        pa[s] += gda * delta;
+        gc[s] = gs * da;
+        h[s] = hp[s];
+      }
+      let ddx = ddelta * sigmoid(x);
+      pbias += ddx;
+      if (live) {
+        du[i] = duv;
+        ddt[i] = ddx;
+      }
+      workgroupBarrier();
+      for (var j = lid; j < 2u * p.n; j += WGB) {
+        var acc = 0.0;
+        for (var k = 0u; k < WGB; k++) { acc += red[j * WGB + k]; }
+        work[part0 + (row * 2u * p.n + j) * p.groups + g] = acc;
+      }
+      workgroupBarrier();
+    }
+  }
+  if (live) {
+    let k = bi * p.d + di;
+    for (var s = 0u; s < p.n; s++) {
+      // dL/dA_log = dL/dA * A
+      work[off_pa() + k * p.n + s] = pa[s] * a2[s] * LN2;
+      work[off_dh0() + k * p.n + s] = gc[s];
+    }
+    work[off_pd() + k] = pd;
+    work[off_pbias() + k] = pbias;
+  }
+}
+
+// dC (rd_out2) and dB (rd_out1): flat over (b, l, 2n), sums over channel groups.
+@compute @workgroup_size(256)
+fn scan_bwd_reduce_bc(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_index(wid, nwg, lid, 256u);
+  if (i >= p.b * p.l * 2u * p.n) { return; }
+  let row = i / (2u * p.n);
+  let j = i % (2u * p.n);
+  let base = off_part() + i * p.groups;
+  var acc = 0.0;
+  for (var g = 0u; g < p.groups; g++) { acc += rd_work[base + g]; }
+  if (j < p.n) {
+    rd_out2[row * p.n + j] = acc;
+  } else {
+    rd_out1[row * p.n + j - p.n] = acc;
+  }
+}
+
+// dA_log (rd_out1, d x n), dD (rd_out2), ddt_bias (rd_out3): sums over b; dh0 (rd_out4): copy.
+@compute @workgroup_size(256)
+fn scan_bwd_reduce_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = flat_index(wid, nwg, lid, 256u);
+  let dn = p.d * p.n;
+  if (i < dn) {
+    var acc = 0.0;
+    for (var bi = 0u; bi < p.b; bi++) { acc += rd_work[off_pa() + bi * dn + i]; }
+    rd_out1[i] = acc;
+  } else if (i < dn + p.d) {
+    let k = i - dn;
+    var acc = 0.0;
+    for (var bi = 0u; bi < p.b; bi++) { acc += rd_work[off_pd() + bi * p.d + k]; }
+    rd_out2[k] = acc;
+  } else if (i < dn + 2u * p.d) {
+    let k = i - dn - p.d;
+    var acc = 0.0;
+    for (var bi = 0u; bi < p.b; bi++) { acc += rd_work[off_pbias() + bi * p.d + k]; }
+    rd_out3[k] = acc;
+  } else if (i < dn + 2u * p.d + p.b * dn) {
+    let k = i - dn - 2u * p.d;
+    rd_out4[k] = rd_work[off_dh0() + k];
+  }
+}
