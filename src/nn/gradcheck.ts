@@ -39,7 +39,7 @@ export async function gradCheck(gpu: Gpu, subject: GradCheckSubject, seed: numbe
     return dot(out, r);
   };
   // r: the output weighting, sized by one inference forward.
-  let r = new Float32Array(0);
+  let r: Float32Array = new Float32Array(0);
   {
     const enc = gpu.encoder();
     const y = subject.forward({ enc, train: false }, subject.inputs);
