@@ -36,7 +36,7 @@ function convCase(l: number, cIn: number, cOut: number, k: number, s: number): P
   const lOut = Math.floor((l - k) / s) + 1;
   return {
     family: 'conv',
-    shape: `[1,${l},${cIn}] k${k} s${s} -> ${cOut}`,
+    shape: `[1, ${l}, ${cIn}] k${k} s${s} -> ${cOut}`,
     flops: 2 * lOut * cOut * cIn * k,
     make: () => [tf.randomNormal([1, l, cIn]), tf.randomNormal([k, cIn, cOut])],
     op: ([x, w]) => tf.conv1d(x as tf.Tensor3D, w as tf.Tensor3D, s, 'valid'),

@@ -5,20 +5,21 @@ import { TooLargeError } from '../gpu/errors.ts';
 import { timeKernels } from '../gpu/timing.ts';
 import { convBenches, convChecks } from './checks/conv.ts';
 import { attentionBenches, attentionChecks } from './checks/attention.ts';
-import { elementwiseBenches, elementwiseChecks } from './checks/elementwise.ts';
+import { copyBench, elementwiseBenches, elementwiseChecks } from './checks/elementwise.ts';
 import { matmulBenches, matmulChecks } from './checks/matmul.ts';
 import { normBenches, normChecks } from './checks/norm.ts';
 import { lossBenches, lossChecks } from './checks/loss.ts';
 import { optimBenches, optimChecks } from './checks/optim.ts';
 import { kmeansBenches, kmeansChecks } from './checks/kmeans.ts';
-import { scanBenches, scanChecks } from './checks/scan.ts';
+import { scanBenches, scanChecks, scanRoofline, type RooflineRow } from './checks/scan.ts';
 import { layoutBenches, layoutChecks } from './checks/layout.ts';
+import { headsBenches, headsChecks } from './checks/heads.ts';
 import { freshSeed } from './random.ts';
 import type { BenchResult, CheckResult, KernelBench, KernelCheck } from './suite-types.ts';
 
-export const kernelChecks: KernelCheck[] = [...matmulChecks, ...elementwiseChecks, ...convChecks, ...normChecks, ...attentionChecks, ...lossChecks, ...optimChecks, ...kmeansChecks, ...scanChecks, ...layoutChecks];
+export const kernelChecks: KernelCheck[] = [...matmulChecks, ...elementwiseChecks, ...convChecks, ...normChecks, ...attentionChecks, ...lossChecks, ...optimChecks, ...kmeansChecks, ...scanChecks, ...layoutChecks, ...headsChecks];
 
-export const kernelBenches: KernelBench[] = [...matmulBenches, ...elementwiseBenches, ...convBenches, ...normBenches, ...attentionBenches, ...lossBenches, ...optimBenches, ...kmeansBenches, ...scanBenches, ...layoutBenches];
+export const kernelBenches: KernelBench[] = [...matmulBenches, ...elementwiseBenches, ...convBenches, ...normBenches, ...attentionBenches, ...lossBenches, ...optimBenches, ...kmeansBenches, ...scanBenches, ...layoutBenches, ...headsBenches];
 
 export interface RunHooks {
   signal?: AbortSignal;
@@ -84,4 +85,30 @@ export async function runBenches(gpu: Gpu, benches: KernelBench[] = kernelBenche
     out.push(await runBench(gpu, b));
   }
   return out;
+}
+
+/**
+ * The benchmarks of these families (all when empty), plus what their derived figures need from the same run:
+ * the scan's roofline takes the copy bandwidth and the best matmul rate.
+ */
+export function benchesFor(families: string[] = []): KernelBench[] {
+  const keep = (b: KernelBench) => families.length === 0 || families.includes(b.family);
+  let benches = kernelBenches.filter(keep);
+  if (benches.some((b) => b.family === 'scan')) {
+    const has = (e: KernelBench) => benches.some((b) => b.family === e.family && b.name === e.name && b.shape === e.shape);
+    benches = [...benches, ...[copyBench(1 << 24), ...matmulBenches].filter((e) => !has(e))];
+  }
+  return benches;
+}
+
+export interface BenchReport {
+  bench: BenchResult[];
+  roofline: RooflineRow[];
+}
+
+/** Run the benchmarks of these families and the figures derived from them. */
+export async function runBenchReport(gpu: Gpu, families: string[] = [], hooks: RunHooks = {}): Promise<BenchReport> {
+  const benches = benchesFor(families);
+  const bench = await runBenches(gpu, benches, hooks);
+  return { bench, roofline: scanRoofline(benches, bench) };
 }

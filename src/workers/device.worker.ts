@@ -3,8 +3,8 @@ import * as Comlink from 'comlink';
 import { describeDevice, type DeviceReport } from '../bench/device-report.ts';
 import { openDevice, type Gpu } from '../gpu/device.ts';
 import { LabError } from '../gpu/errors.ts';
-import { kernelBenches, kernelChecks, runBenches, runChecks } from '../kernels/suite.ts';
-import type { BenchResult, CheckResult } from '../kernels/suite-types.ts';
+import { kernelBenches, kernelChecks, runBenchReport, runChecks, type BenchReport } from '../kernels/suite.ts';
+import type { CheckResult } from '../kernels/suite-types.ts';
 import { toFailure, type Outcome, type Progress } from './outcome.ts';
 
 let gpu: Promise<Gpu> | undefined;
@@ -37,13 +37,7 @@ const api = {
   selfTest: (onProgress: Progress) =>
     attempt<CheckResult[]>(async () => runChecks(await device(), kernelChecks, { onProgress })),
   bench: (families: string[], onProgress: Progress) =>
-    attempt<BenchResult[]>(async () =>
-      runBenches(
-        await device(),
-        kernelBenches.filter((b) => families.includes(b.family)),
-        { onProgress },
-      ),
-    ),
+    attempt<BenchReport>(async () => runBenchReport(await device(), families, { onProgress })),
   benchFamilies: () => [...new Set(kernelBenches.map((b) => b.family))],
 };
 

@@ -31,7 +31,7 @@ export function DevicePage() {
   const d = s.description;
   const checks = s.checks ?? [];
   const failed = checks.filter((c) => !c.passed).length;
-  const matmul = (s.bench ?? []).filter((b) => b.family === 'matmul' && b.gflops !== undefined);
+  const matmul = (s.bench?.bench ?? []).filter((b) => b.family === 'matmul' && b.gflops !== undefined);
 
   return (
     <div className="page">
@@ -157,11 +157,11 @@ export function DevicePage() {
                 </tr>
               </thead>
               <tbody>
-                {s.bench.map((b) => (
-                  <tr key={`${b.name}/${b.shape}`}>
+                {s.bench.bench.map((b) => (
+                  <tr key={`${b.family}/${b.name}/${b.shape}`}>
                     <td>{b.name}</td>
                     <td>{b.shape}</td>
-                    <td className="num">{b.ms.toFixed(2)}</td>
+                    <td className="num">{b.oom ? 'out of memory' : b.ms.toFixed(2)}</td>
                     <td className="num">{b.gflops?.toFixed(2) ?? ''}</td>
                     <td className="num">{b.gbps?.toFixed(2) ?? ''}</td>
                     <td>{b.timing}</td>
@@ -169,6 +169,39 @@ export function DevicePage() {
                 ))}
               </tbody>
             </table>
+          )}
+          {s.bench && s.bench.roofline.length > 0 && (
+            <>
+              <h3>Selective scan against its roofline</h3>
+              <p>
+                Floor = max(bytes / copy bandwidth {s.bench.roofline[0].copyGBps.toFixed(2)} GB/s, flops / best matmul rate{' '}
+                {s.bench.roofline[0].matmulGFLOPs.toFixed(2)} GFLOP/s), both measured in this run.
+              </p>
+              <table data-testid="roofline">
+                <thead>
+                  <tr>
+                    <th>Kernel</th>
+                    <th>Shape</th>
+                    <th>ms</th>
+                    <th>Floor (ms)</th>
+                    <th>Bound</th>
+                    <th>x floor</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {s.bench.roofline.map((r) => (
+                    <tr key={`${r.name}/${r.shape}`}>
+                      <td>{r.name}</td>
+                      <td>{r.shape}</td>
+                      <td className="num">{r.ms.toFixed(1)}</td>
+                      <td className="num">{r.floorMs.toFixed(1)}</td>
+                      <td>{r.bound}</td>
+                      <td className="num">{r.ratio.toFixed(2)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
           )}
         </section>
       )}

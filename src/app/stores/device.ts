@@ -1,5 +1,6 @@
 import { create } from 'zustand';
-import type { BenchResult, CheckResult } from '../../kernels/suite-types.ts';
+import type { CheckResult } from '../../kernels/suite-types.ts';
+import type { BenchReport } from '../../kernels/suite.ts';
 import type { DeviceDescription } from '../../workers/device.worker.ts';
 import type { Outcome } from '../../workers/outcome.ts';
 import { deviceApi, proxy } from '../workers.ts';
@@ -10,7 +11,7 @@ interface DeviceState {
   description?: DeviceDescription;
   error?: Failure;
   checks?: CheckResult[];
-  bench?: BenchResult[];
+  bench?: BenchReport;
   benchFamilies: string[];
   busy?: string;
   progress?: { done: number; total: number; label: string };
