@@ -12,7 +12,7 @@ import type { EncoderKind } from '../../src/models/config.ts';
 import { preset } from '../../src/models/presets.ts';
 import { parameterSpecs } from '../../src/models/parameters.ts';
 import { ExtBiMamba, InnBiMamba } from '../../src/nn/bimamba.ts';
-import { gradCheck, type GradCheckResult, type GradCheckSubject } from '../../src/nn/gradcheck.ts';
+import { gradCheck } from '../../src/nn/gradcheck.ts';
 import { MambaMixer, type MambaDims } from '../../src/nn/mamba.ts';
 import { Parameter, ParameterSet } from '../../src/nn/module.ts';
 import { testGpu } from '../gpu.ts';
@@ -53,24 +53,6 @@ const FORWARD_TOLERANCE = 3e-4;
 
 /** Bound on checkGradients' relative errors (as in mamba.test.ts). */
 const GRAD_TOLERANCE = 1e-2;
-
-/**
- * gradCheck at h = 1e-2 and 5e-3 combined by Richardson extrapolation, the error measured against
- * max(|analytic|, |numeric|, ||gradient||): see mamba.test.ts for why.
- */
-async function checkGradients(gpu: Gpu, subject: GradCheckSubject, seed: number): Promise<GradCheckResult[]> {
-  const coarse = await gradCheck(gpu, subject, seed, 1e-2);
-  const fine = await gradCheck(gpu, subject, seed, 5e-3);
-  const norms = [
-    ...subject.inputs.map(() => 0),
-    ...(await Promise.all(subject.params.all().map(async (p) => Math.hypot(...(await p.grad!.read()))))),
-  ];
-  return coarse.map((r, i) => {
-    const numeric = (4 * fine[i].numeric - r.numeric) / 3;
-    const scale = Math.max(Math.abs(r.analytic), Math.abs(numeric), norms[i], 1e-3);
-    return { tensor: r.tensor, analytic: r.analytic, numeric, relError: Math.abs(r.analytic - numeric) / scale };
-  });
-}
 
 /** InnBiMamba on the CPU, composed from the kernel twins. */
 function innRef(v: Map<string, Float32Array>, x: ArrayLike<number>, b: number, l: number, lengths?: number[]): Float32Array {
@@ -152,7 +134,7 @@ describe('ExtBiMamba', () => {
       const ext = new ExtBiMamba(params, PREFIX, DIMS, { scanChunk: 3 });
       const x = gpu.tensor([2, 7, DIMS.d_model], 'f32', randomNormal(2 * 7 * DIMS.d_model, seeded(seed + 1)), 'x');
       const lengths = lens ? gpu.tensor([2], 'i32', lens, 'lengths') : undefined;
-      const results = await checkGradients(
+      const results = await gradCheck(
         gpu,
         { params, inputs: [x], forward: (pass, [input]) => ext.forward(pass, input, lengths), backward: (pass, dy) => [ext.backward(pass, dy)] },
         seed,
@@ -192,7 +174,7 @@ describe('InnBiMamba', () => {
       const inn = new InnBiMamba(params, PREFIX, DIMS, { scanChunk: 3, scanForm: lens ? 'sequential' : 'chunked' });
       const x = gpu.tensor([2, 7, DIMS.d_model], 'f32', randomNormal(2 * 7 * DIMS.d_model, seeded(seed + 1)), 'x');
       const lengths = lens ? gpu.tensor([2], 'i32', lens, 'lengths') : undefined;
-      const results = await checkGradients(
+      const results = await gradCheck(
         gpu,
         { params, inputs: [x], forward: (pass, [input]) => inn.forward(pass, input, lengths), backward: (pass, dy) => [inn.backward(pass, dy)] },
         seed,

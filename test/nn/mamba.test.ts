@@ -9,7 +9,7 @@ import { matmulRef } from '../../src/kernels/reference/matmul.ts';
 import { scanForwardRef } from '../../src/kernels/reference/scan.ts';
 import { preset } from '../../src/models/presets.ts';
 import { parameterSpecs } from '../../src/models/parameters.ts';
-import { gradCheck, type GradCheckResult, type GradCheckSubject } from '../../src/nn/gradcheck.ts';
+import { gradCheck } from '../../src/nn/gradcheck.ts';
 import { MambaMixer, type MambaDims, type MambaOptions } from '../../src/nn/mamba.ts';
 import { Parameter, ParameterSet } from '../../src/nn/module.ts';
 import { testGpu } from '../gpu.ts';
@@ -50,27 +50,6 @@ const FORWARD_TOLERANCE = 3e-4;
 
 /** Bound on checkGradients' relative errors (the largest seen over 100 seeds: 2e-3, on A_log). */
 const GRAD_TOLERANCE = 1e-2;
-
-/**
- * gradCheck at h = 1e-2 and 5e-3 combined by Richardson extrapolation (numeric = (4 N(h/2) - N(h)) / 3), so the
- * O(h^2) truncation error of the central difference, large for the big weight tensors whose random direction v has
- * norm h sqrt(size), drops out. The error is measured against max(|analytic|, |numeric|, ||gradient||): <g, v>
- * for a normal v is typically ||g||, and a draw nearly orthogonal to g leaves a directional derivative down at the
- * float32 noise of the loss (the scan's exp), which says nothing about the gradient. Same seed, same r and v.
- */
-async function checkGradients(gpu: Gpu, subject: GradCheckSubject, seed: number): Promise<GradCheckResult[]> {
-  const coarse = await gradCheck(gpu, subject, seed, 1e-2);
-  const fine = await gradCheck(gpu, subject, seed, 5e-3);
-  const norms = [
-    ...subject.inputs.map(() => 0),
-    ...(await Promise.all(subject.params.all().map(async (p) => Math.hypot(...(await p.grad!.read()))))),
-  ];
-  return coarse.map((r, i) => {
-    const numeric = (4 * fine[i].numeric - r.numeric) / 3;
-    const scale = Math.max(Math.abs(r.analytic), Math.abs(numeric), norms[i], 1e-3);
-    return { tensor: r.tensor, analytic: r.analytic, numeric, relError: Math.abs(r.analytic - numeric) / scale };
-  });
-}
 
 /** The mixer on the CPU, composed from the kernel twins (float64 where the twins are). */
 function mambaRef(v: Map<string, Float32Array>, x: ArrayLike<number>, b: number, l: number, dims = DIMS): Float32Array {
@@ -168,7 +147,7 @@ describe('MambaMixer', () => {
     const { params } = mixerParams(gpu, seed);
     const mixer = new MambaMixer(params, PREFIX, DIMS, { scanChunk: 3 });
     const x = gpu.tensor([2, 7, DIMS.d_model], 'f32', randomNormal(2 * 7 * DIMS.d_model, seeded(seed + 1)), 'x');
-    const results = await checkGradients(
+    const results = await gradCheck(
       gpu,
       { params, inputs: [x], forward: (pass, [input]) => mixer.forward(pass, input), backward: (pass, dy) => [mixer.backward(pass, dy)] },
       seed,
