@@ -1,0 +1,74 @@
+// HuBERT's convolutional positional embedding with the encoder's input norm that follows it:
+// y = LN(x + GELU(conv(x))) (fairseq's TransformerEncoder with layer_norm_first = False: pos_conv, the
+// residual add, then encoder.layer_norm). conv: d_model -> d_model, kernel config.pos_conv.kernel, groups
+// config.pos_conv.groups, bias, padding 'same' (the paper's, about 1.28 s of look-ahead at base size) or
+// 'causal' (streams exactly). Parameters `encoder.pos_conv.0.{weight,bias}`, `encoder.layer_norm.{weight,bias}`.
+import type { Gpu } from '../gpu/device.ts';
+import { LabError } from '../gpu/errors.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { accumulate, unary, unaryBackward } from '../kernels/elementwise.ts';
+import type { ModelConfig } from '../models/config.ts';
+import { Conv1d, type Conv1dState } from './conv1d.ts';
+import { Saved, type ParameterSet, type Pass } from './module.ts';
+import { LayerNorm } from './norms.ts';
+
+export class PositionalConv {
+  readonly conv: Conv1d;
+  readonly norm: LayerNorm;
+  private saved = new Saved<{ pre: Tensor; a: Tensor }>();
+
+  constructor(
+    params: ParameterSet,
+    readonly config: Pick<ModelConfig, 'd_model' | 'pos_conv'>,
+  ) {
+    const { d_model, pos_conv } = config;
+    this.conv = new Conv1d(params, 'encoder.pos_conv.0', {
+      cIn: d_model,
+      cOut: d_model,
+      k: pos_conv.kernel,
+      groups: pos_conv.groups,
+      padding: pos_conv.padding,
+    });
+    this.norm = new LayerNorm(params, 'encoder.layer_norm', d_model);
+  }
+
+  /** x (b, l, d_model) -> LN(x + GELU(conv(x))) (b, l, d_model). */
+  forward(pass: Pass, x: Tensor): Tensor {
+    const { enc, train } = pass;
+    const pre = this.conv.forward(pass, x);
+    const a = unary(enc, 'gelu', pre);
+    const y = this.norm.forward(pass, x, a);
+    if (train) this.saved.set({ pre, a }, ['pre', 'a']);
+    else enc.releaseAfter(pre, a);
+    return y;
+  }
+
+  backward(pass: Pass, dy: Tensor): Tensor {
+    const { enc } = pass;
+    const { pre } = this.saved.take(enc, 'encoder.pos_conv');
+    const ds = this.norm.backward(pass, dy); // the gradient of x + a, for both terms
+    const dpre = unaryBackward(enc, 'gelu', pre, ds);
+    const dx = this.conv.backward(pass, dpre);
+    accumulate(enc, dx, ds);
+    enc.releaseAfter(ds, dpre);
+    return dx;
+  }
+
+  /** An empty stream for `batch` sequences ('causal' padding only). */
+  startState(gpu: Gpu, batch: number): Conv1dState {
+    if (this.config.pos_conv.padding !== 'causal') {
+      throw new LabError('bad-input', `encoder.pos_conv: padding '${this.config.pos_conv.padding}' looks ahead and cannot stream; use 'causal'`);
+    }
+    return this.conv.startState(gpu, batch);
+  }
+
+  /** New frames x (b, m, d_model) -> their outputs (b, m, d_model), the state updated. Inference only. */
+  step(pass: Pass, x: Tensor, state: Conv1dState): Tensor {
+    const { enc } = pass;
+    const pre = this.conv.step(pass, x, state);
+    const a = unary(enc, 'gelu', pre);
+    const y = this.norm.forward({ enc, train: false }, x, a);
+    enc.releaseAfter(pre, a);
+    return y;
+  }
+}
