@@ -84,6 +84,7 @@ fn b_at(base: u32, k: u32, j: u32) -> f32 {
   return B[base + k * p.N + j];
 }
 
+// Written out by hand (no private arrays indexed in loops): CPU drivers keep these in registers.
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn matmul_reg_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 4u;
@@ -92,47 +93,67 @@ fn matmul_reg_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let aBase = gid.z * p.strideA;
   let bBase = gid.z * p.strideB;
   // Rows and columns past the edge are clamped: their sums are computed and never stored.
-  var r: array<u32, 4>;
-  var c: array<u32, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    r[i] = min(row0 + i, p.M - 1u);
-    c[i] = min(col0 + i, p.N - 1u);
-  }
-  var acc: array<vec4<f32>, 4>;
+  let last_r = p.M - 1u;
+  let last_c = p.N - 1u;
+  let r0 = row0;
+  let r1 = min(row0 + 1u, last_r);
+  let r2 = min(row0 + 2u, last_r);
+  let r3 = min(row0 + 3u, last_r);
+  let c0 = col0;
+  let c1 = min(col0 + 1u, last_c);
+  let c2 = min(col0 + 2u, last_c);
+  let c3 = min(col0 + 3u, last_c);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var k = 0u; k < p.K; k += 4u) {
-    // a[i] = op(A)[row0 + i, k .. k + 3]
-    var a: array<vec4<f32>, 4>;
+    // a_i = op(A)[row0 + i, k .. k + 3]
+    var a0: vec4<f32>;
+    var a1: vec4<f32>;
+    var a2: vec4<f32>;
+    var a3: vec4<f32>;
     if (TRANS_A) {
-      let c0 = A4[(aBase + k * p.M + row0) / 4u];
-      let c1 = A4[(aBase + (k + 1u) * p.M + row0) / 4u];
-      let c2 = A4[(aBase + (k + 2u) * p.M + row0) / 4u];
-      let c3 = A4[(aBase + (k + 3u) * p.M + row0) / 4u];
-      a[0] = vec4(c0.x, c1.x, c2.x, c3.x);
-      a[1] = vec4(c0.y, c1.y, c2.y, c3.y);
-      a[2] = vec4(c0.z, c1.z, c2.z, c3.z);
-      a[3] = vec4(c0.w, c1.w, c2.w, c3.w);
+      let t0 = A4[(aBase + k * p.M + row0) / 4u];
+      let t1 = A4[(aBase + (k + 1u) * p.M + row0) / 4u];
+      let t2 = A4[(aBase + (k + 2u) * p.M + row0) / 4u];
+      let t3 = A4[(aBase + (k + 3u) * p.M + row0) / 4u];
+      a0 = vec4(t0.x, t1.x, t2.x, t3.x);
+      a1 = vec4(t0.y, t1.y, t2.y, t3.y);
+      a2 = vec4(t0.z, t1.z, t2.z, t3.z);
+      a3 = vec4(t0.w, t1.w, t2.w, t3.w);
     } else {
-      for (var i = 0u; i < 4u; i++) { a[i] = A4[(aBase + r[i] * p.K + k) / 4u]; }
+      a0 = A4[(aBase + r0 * p.K + k) / 4u];
+      a1 = A4[(aBase + r1 * p.K + k) / 4u];
+      a2 = A4[(aBase + r2 * p.K + k) / 4u];
+      a3 = A4[(aBase + r3 * p.K + k) / 4u];
     }
-    // b[kk] = op(B)[k + kk, col0 .. col0 + 3]
-    var b: array<vec4<f32>, 4>;
+    // b_kk = op(B)[k + kk, col0 .. col0 + 3]
+    var b0: vec4<f32>;
+    var b1: vec4<f32>;
+    var b2: vec4<f32>;
+    var b3: vec4<f32>;
     if (TRANS_B) {
-      let t0 = B4[(bBase + c[0] * p.K + k) / 4u];
-      let t1 = B4[(bBase + c[1] * p.K + k) / 4u];
-      let t2 = B4[(bBase + c[2] * p.K + k) / 4u];
-      let t3 = B4[(bBase + c[3] * p.K + k) / 4u];
-      b[0] = vec4(t0.x, t1.x, t2.x, t3.x);
-      b[1] = vec4(t0.y, t1.y, t2.y, t3.y);
-      b[2] = vec4(t0.z, t1.z, t2.z, t3.z);
-      b[3] = vec4(t0.w, t1.w, t2.w, t3.w);
+      let t0 = B4[(bBase + c0 * p.K + k) / 4u];
+      let t1 = B4[(bBase + c1 * p.K + k) / 4u];
+      let t2 = B4[(bBase + c2 * p.K + k) / 4u];
+      let t3 = B4[(bBase + c3 * p.K + k) / 4u];
+      b0 = vec4(t0.x, t1.x, t2.x, t3.x);
+      b1 = vec4(t0.y, t1.y, t2.y, t3.y);
+      b2 = vec4(t0.z, t1.z, t2.z, t3.z);
+      b3 = vec4(t0.w, t1.w, t2.w, t3.w);
     } else {
-      for (var kk = 0u; kk < 4u; kk++) { b[kk] = B4[(bBase + (k + kk) * p.N + col0) / 4u]; }
+      b0 = B4[(bBase + k * p.N + col0) / 4u];
+      b1 = B4[(bBase + (k + 1u) * p.N + col0) / 4u];
+      b2 = B4[(bBase + (k + 2u) * p.N + col0) / 4u];
+      b3 = B4[(bBase + (k + 3u) * p.N + col0) / 4u];
     }
-    for (var i = 0u; i < 4u; i++) {
-      acc[i] = acc[i] + a[i].x * b[0] + a[i].y * b[1] + a[i].z * b[2] + a[i].w * b[3];
-    }
+    acc0 = acc0 + a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
+    acc1 = acc1 + a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
+    acc2 = acc2 + a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
+    acc3 = acc3 + a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
   }
-  store_tile(gid.z, row0, col0, acc);
+  store_tile(gid.z, row0, col0, array<vec4<f32>, 4>(acc0, acc1, acc2, acc3));
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
@@ -142,18 +163,26 @@ fn matmul_reg_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (row0 >= p.M || col0 >= p.N) { return; }
   let aBase = gid.z * p.strideA;
   let bBase = gid.z * p.strideB;
-  var r: array<u32, 4>;
-  var c: array<u32, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    r[i] = min(row0 + i, p.M - 1u);
-    c[i] = min(col0 + i, p.N - 1u);
-  }
-  var acc: array<vec4<f32>, 4>;
+  let last_r = p.M - 1u;
+  let last_c = p.N - 1u;
+  let r1 = min(row0 + 1u, last_r);
+  let r2 = min(row0 + 2u, last_r);
+  let r3 = min(row0 + 3u, last_r);
+  let c1 = min(col0 + 1u, last_c);
+  let c2 = min(col0 + 2u, last_c);
+  let c3 = min(col0 + 3u, last_c);
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var k = 0u; k < p.K; k++) {
-    let b = vec4(b_at(bBase, k, c[0]), b_at(bBase, k, c[1]), b_at(bBase, k, c[2]), b_at(bBase, k, c[3]));
-    for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] + a_at(aBase, r[i], k) * b; }
+    let b = vec4(b_at(bBase, k, col0), b_at(bBase, k, c1), b_at(bBase, k, c2), b_at(bBase, k, c3));
+    acc0 = acc0 + a_at(aBase, row0, k) * b;
+    acc1 = acc1 + a_at(aBase, r1, k) * b;
+    acc2 = acc2 + a_at(aBase, r2, k) * b;
+    acc3 = acc3 + a_at(aBase, r3, k) * b;
   }
-  store_tile(gid.z, row0, col0, acc);
+  store_tile(gid.z, row0, col0, array<vec4<f32>, 4>(acc0, acc1, acc2, acc3));
 }
 
 const TILE = 64u;
