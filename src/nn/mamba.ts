@@ -27,8 +27,8 @@ export interface MambaDims {
 }
 
 export interface MambaOptions {
-  /** The selective scan's form: 'chunked' (parallel over chunks, the default) or 'sequential'. */
-  scanForm?: ScanForm;
+  /** The selective scan's form: 'chunked' (parallel over chunks), 'sequential', or 'auto' (the default: the scan's choice per adapter). */
+  scanForm?: ScanForm | 'auto';
   /** Frames per scan chunk (also the granularity of the states saved for backward). */
   scanChunk?: number;
 }
@@ -70,7 +70,7 @@ export class MambaBranch {
   readonly aLog: Parameter;
   readonly D: Parameter;
   readonly dInner: number;
-  private readonly form: ScanForm;
+  private readonly form: ScanForm | 'auto';
   private readonly chunk: number;
   private saved = new Saved<{ xIn: Tensor; z: Tensor; u: Tensor; dtLow: Tensor; dt: Tensor; B: Tensor; C: Tensor; states: Tensor }>();
 
@@ -92,7 +92,7 @@ export class MambaBranch {
     this.dtBias = params.get(`${prefix}.dt_proj${suffix}.bias`, [di]);
     this.aLog = params.get(`${prefix}.${suffix ? 'A_b_log' : 'A_log'}`, [di, n]);
     this.D = params.get(`${prefix}.${suffix ? 'D_b' : 'D'}`, [di]);
-    this.form = opts.scanForm ?? 'chunked';
+    this.form = opts.scanForm ?? 'auto';
     this.chunk = opts.scanChunk ?? SCAN_DEFAULT_CHUNK;
   }
 
