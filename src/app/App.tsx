@@ -1,3 +1,4 @@
+import { BenchmarkPage } from './pages/BenchmarkPage.tsx';
 import { DevicePage } from './pages/DevicePage.tsx';
 import { pages, useRoute } from './routes.ts';
 
@@ -15,7 +16,10 @@ export function App() {
           ))}
         </nav>
       </header>
-      <main>{page === 'device' && <DevicePage />}</main>
+      <main>
+        {page === 'device' && <DevicePage />}
+        {page === 'benchmark' && <BenchmarkPage />}
+      </main>
       <footer>Audio and models stay on this machine: the lab makes no network requests beyond its own origin.</footer>
     </div>
   );

@@ -1,7 +1,10 @@
 // Hash routes: the lab is a static site, so every page must load from index.html.
 import { useEffect, useState } from 'react';
 
-export const pages = [{ id: 'device', title: 'Device' }] as const;
+export const pages = [
+  { id: 'device', title: 'Device' },
+  { id: 'benchmark', title: 'Benchmark' },
+] as const;
 
 export type PageId = (typeof pages)[number]['id'];
 

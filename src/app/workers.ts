@@ -1,5 +1,6 @@
 // The UI's only door to compute: one comlink proxy per worker, created on first use.
 import * as Comlink from 'comlink';
+import type { BenchApi } from '../workers/bench.worker.ts';
 import type { DeviceApi } from '../workers/device.worker.ts';
 
 let deviceWorker: Comlink.Remote<DeviceApi> | undefined;
@@ -9,6 +10,15 @@ export function deviceApi(): Comlink.Remote<DeviceApi> {
     new Worker(new URL('../workers/device.worker.ts', import.meta.url), { type: 'module', name: 'device' }),
   );
   return deviceWorker;
+}
+
+let benchWorker: Comlink.Remote<BenchApi> | undefined;
+
+export function benchApi(): Comlink.Remote<BenchApi> {
+  benchWorker ??= Comlink.wrap<BenchApi>(
+    new Worker(new URL('../workers/bench.worker.ts', import.meta.url), { type: 'module', name: 'bench' }),
+  );
+  return benchWorker;
 }
 
 export const proxy = Comlink.proxy;

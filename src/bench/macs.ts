@@ -1,7 +1,7 @@
 // Multiply-accumulates of one forward pass at batch 1, per module, from the configuration alone.
 // Conventions (the same the kernels report per dispatch): a matmul (l, a) x (a, b) is l*a*b; a conv is
-// l_out * c_out * (c_in / groups) * k; attention is 2 * h * l * l * dh (QK^T and PV, full square even when causal:
-// the kernels compute it); the selective scan is l * d_inner * (3n + 1) (dA*h, delta*B*u and <h, C> per state, D*u
+// l_out * c_out * (c_in / groups) * k; attention is 2 * l * l * d_model (QK^T and PV over all heads), half of
+// that when causal (the kernels skip the masked half); the selective scan is l * d_inner * (3n + 1) (dA*h, delta*B*u and <h, C> per state, D*u
 // per channel); norms, activations and the softmax are not counted.
 import { d_inner, framesFor, type ModelConfig } from '../models/config.ts';
 
@@ -24,7 +24,8 @@ export function mambaMacs(c: ModelConfig, l: number, bidirectional: 'none' | 'ex
 }
 
 export function attentionMacs(c: ModelConfig, l: number): number {
-  return 4 * l * c.d_model * c.d_model + 2 * l * l * c.d_model;
+  const scores = 2 * l * l * c.d_model * (c.kind === 'causal-transformer' ? 0.5 : 1);
+  return 4 * l * c.d_model * c.d_model + scores;
 }
 
 export function layerMacs(c: ModelConfig, l: number): number {

@@ -14,7 +14,10 @@ const commands: Record<string, () => Promise<Command>> = {
   device: async () => (await import('./commands/device.ts')).device,
   kernels: async () => (await import('./commands/kernels.ts')).kernels,
   corpus: async () => (await import('./commands/corpus.ts')).corpus,
+  bench: async () => (await import('./commands/bench.ts')).bench,
   'bench-browser': async () => (await import('./commands/bench-browser.ts')).benchBrowser,
+  model: async () => (await import('./commands/model.ts')).model,
+  selftest: async () => (await import('./commands/selftest.ts')).selftest,
 };
 
 function help(): string {

@@ -164,14 +164,16 @@ export function scanForward(enc: Encoder, x: ScanInputs, opts: ScanOptions = {})
   const packed = pack(enc, x, s, opts.h0, nonFinite);
   const p = scanParams(s, chunk, nchunks);
   const z = x.z ?? gpu.empty;
-  const stepFlops = s.b * s.l * s.d * s.n;
+  // The model's MACs, the same in both forms (src/bench/macs.ts): per (b, t, channel) 3n + 1, i.e. dA*h and
+  // delta*B*u and <h, C> per state, and D*u. The chunked form's extra state pass is work, not model MACs.
+  const macs = s.b * s.l * s.d * (3 * s.n + 1);
   if (form === 'sequential') {
     enc.dispatch({
       pipeline: gpu.pipeline(shader, 'scan_seq', { HAS_Z: !!x.z }),
       params: p,
       buffers: [x.u, x.dt, packed, z, out, states, nonFinite, hT],
       workgroups: [Math.ceil(s.d / 64), s.b],
-      macs: 2 * stepFlops,
+      macs,
     });
   } else {
     const tmp = gpu.tensor([s.b * s.d * nchunks * (s.n + 1)], 'f32', undefined, 'scan.chunkTmp');
@@ -180,7 +182,6 @@ export function scanForward(enc: Encoder, x: ScanInputs, opts: ScanOptions = {})
       params: p,
       buffers: [x.u, x.dt, packed, tmp],
       workgroups: [Math.ceil(s.d / 64), nchunks, s.b],
-      macs: stepFlops,
     });
     enc.dispatch({
       pipeline: gpu.pipeline(shader, 'scan_chunk_carry'),
@@ -193,7 +194,7 @@ export function scanForward(enc: Encoder, x: ScanInputs, opts: ScanOptions = {})
       params: p,
       buffers: [x.u, x.dt, packed, z, out, states, nonFinite],
       workgroups: [Math.ceil(s.d / 64), nchunks, s.b],
-      macs: 2 * stepFlops,
+      macs,
     });
     enc.releaseAfter(tmp);
   }

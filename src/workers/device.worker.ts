@@ -1,33 +1,17 @@
 // The Device page's worker: opens WebGPU here (off the UI thread) and runs the self-test and benchmarks.
 import * as Comlink from 'comlink';
 import { describeDevice, type DeviceReport } from '../bench/device-report.ts';
-import { openDevice, type Gpu } from '../gpu/device.ts';
 import { LabError } from '../gpu/errors.ts';
 import { kernelBenches, kernelChecks, runBenchReport, runChecks, type BenchReport } from '../kernels/suite.ts';
 import type { CheckResult } from '../kernels/suite-types.ts';
+import { forgetWorkerGpu, workerGpu as device } from './gpu.ts';
 import { toFailure, type Outcome, type Progress } from './outcome.ts';
-
-let gpu: Promise<Gpu> | undefined;
-
-function device(): Promise<Gpu> {
-  gpu ??= openDevice(navigator.gpu, { where: 'worker' }).catch((e) => {
-    gpu = undefined;
-    throw e;
-  });
-  return gpu.then((g) => {
-    if (g.isLost) {
-      gpu = undefined;
-      return device();
-    }
-    return g;
-  });
-}
 
 async function attempt<T>(f: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await f() };
   } catch (e) {
-    if (e instanceof LabError && e.code === 'device-lost') gpu = undefined;
+    if (e instanceof LabError && e.code === 'device-lost') forgetWorkerGpu();
     return toFailure(e);
   }
 }
