@@ -2,7 +2,7 @@
 // peer implementation exists, TensorFlow.js's WebGPU backend on the same adapter, in the same run.
 import { describeDevice } from '../../src/bench/device-report.ts';
 import { openDevice } from '../../src/gpu/device.ts';
-import { kernelBenches, runBenches } from '../../src/kernels/suite.ts';
+import { runBenchReport } from '../../src/kernels/suite.ts';
 
 declare global {
   interface Window {
@@ -17,13 +17,9 @@ async function main() {
   const out = document.getElementById('out')!;
   const gpu = await openDevice(navigator.gpu, { where: 'browser' });
   const progress = (done: number, total: number, label: string) => (out.textContent = `${done}/${total} ${label}`);
-  const ours = await runBenches(
-    gpu,
-    kernelBenches.filter((b) => families.includes(b.family)),
-    { onProgress: progress },
-  );
+  const ours = await runBenchReport(gpu, families, { onProgress: progress });
   const peers = q.get('peers') === '0' ? [] : await (await import('./peers.ts')).peerBenches(families, progress);
-  window.benchResult = { ...describeDevice(gpu), bench: ours, peers };
+  window.benchResult = { ...describeDevice(gpu), ...ours, peers };
   out.textContent = JSON.stringify(window.benchResult, null, 2);
 }
 

@@ -1,3 +1,4 @@
+import type { RooflineRow } from '../kernels/checks/scan.ts';
 import type { BenchResult, CheckResult } from '../kernels/suite-types.ts';
 
 export function formatChecks(checks: CheckResult[]): string {
@@ -18,4 +19,12 @@ export function formatBenches(benches: BenchResult[]): string {
         `${b.gflops !== undefined ? `  ${b.gflops.toFixed(2)} GFLOP/s` : ''}${b.gbps !== undefined ? `  ${b.gbps.toFixed(2)} GB/s` : ''}  (${b.timing})`,
     )
     .join('\n');
+}
+
+export function formatRoofline(rows: RooflineRow[]): string {
+  const r0 = rows[0];
+  return [
+    `roofline (floor = max(bytes / copy ${r0.copyGBps.toFixed(2)} GB/s, flops / best matmul ${r0.matmulGFLOPs.toFixed(2)} GFLOP/s))`,
+    ...rows.map((r) => `${r.name.padEnd(24)} ${r.shape.padEnd(16)} ${r.ms.toFixed(2).padStart(9)} ms  floor ${r.floorMs.toFixed(2)} ms (${r.bound})  ${r.ratio.toFixed(2)}x floor`),
+  ].join('\n');
 }

@@ -3,16 +3,15 @@
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
 import { createServer } from 'vite';
-import type { BenchResult } from '../../kernels/suite-types.ts';
+import type { BenchReport } from '../../kernels/suite.ts';
 import type { PeerResult } from '../../../bench/browser/peers.ts';
 import { listFlag } from '../args.ts';
 import { chromiumPath, WEBGPU_FLAGS } from '../chromium.ts';
-import { formatBenches } from '../format.ts';
+import { formatBenches, formatRoofline } from '../format.ts';
 import type { Command } from '../lab.ts';
 
-interface BrowserBench {
+interface BrowserBench extends BenchReport {
   adapter: Record<string, unknown>;
-  bench: BenchResult[];
   peers: PeerResult[];
 }
 
@@ -53,6 +52,7 @@ export const benchBrowser: Command = {
       const text = [
         `adapter: ${JSON.stringify(result.adapter)}`,
         formatBenches(result.bench),
+        ...(result.roofline.length ? ['', formatRoofline(result.roofline)] : []),
         '',
         ...vs.map((v) => `${v.family} ${v.shape}: ours ${v.oursMs.toFixed(2)} ms, tfjs ${v.tfjsMs.toFixed(2)} ms, ours ${v.speedup.toFixed(2)}x as fast`),
       ].join('\n');

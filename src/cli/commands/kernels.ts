@@ -1,20 +1,11 @@
 import { openDawnDevice } from '../../gpu/dawn.ts';
 import { kernelChecks, runBenchReport, runChecks } from '../../kernels/suite.ts';
-import type { RooflineRow } from '../../kernels/checks/scan.ts';
 import { describeDevice } from '../../bench/device-report.ts';
 import { listFlag } from '../args.ts';
 import type { Command } from '../lab.ts';
-import { formatBenches, formatChecks } from '../format.ts';
+import { formatBenches, formatChecks, formatRoofline } from '../format.ts';
 import { progressLine } from '../progress.ts';
 
-
-function formatRoofline(rows: RooflineRow[]): string {
-  const r0 = rows[0];
-  return [
-    `roofline (floor = max(bytes / copy ${r0.copyGBps.toFixed(2)} GB/s, flops / best matmul ${r0.matmulGFLOPs.toFixed(2)} GFLOP/s))`,
-    ...rows.map((r) => `${r.name.padEnd(24)} ${r.shape.padEnd(16)} ${r.ms.toFixed(2).padStart(9)} ms  floor ${r.floorMs.toFixed(2)} ms (${r.bound})  ${r.ratio.toFixed(2)}x floor`),
-  ].join('\n');
-}
 
 export const kernels: Command = {
   summary: 'Check every kernel family against its CPU twin and run its micro-benchmarks.',
