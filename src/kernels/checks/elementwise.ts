@@ -12,16 +12,7 @@ import type { KernelBench, KernelCheck } from '../suite-types.ts';
  * compared absolutely (so a length-1 check of GELU deep in its tail is not judged relative to ~1e-7).
  */
 export function elementwiseError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  if (got.length !== want.length) return Infinity;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
-  const floor = Math.max(1e-3 * scale, 1e-3);
-  let worst = 0;
-  for (let i = 0; i < got.length; i++) {
-    const d = Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), floor);
-    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
-  }
-  return worst;
+  return maxRelError(got, want, 1e-3);
 }
 
 /** Spread of the random inputs: wide enough to reach both tails of SiLU, GELU and softplus. */
