@@ -38,7 +38,12 @@ export function DevicePage() {
       {s.busy && <ProgressBar label={s.busy} progress={s.progress} />}
       {s.error && (
         <p className="error" role="alert">
-          {s.error.message}
+          {s.error.message}{' '}
+          {s.error.code === 'device-lost' && (
+            <button disabled={!!s.busy} onClick={() => void s.describe()}>
+              Recreate the device
+            </button>
+          )}
         </p>
       )}
       {d && (
