@@ -25,6 +25,8 @@
 //   scan_pack             fill `packed` (flat, one invocation per element) and clear the non-finite flag
 //   scan_seq              sequential forward: one invocation per (b, channel), chunk after chunk;
 //                         writes every chunk's start state on the way
+//   scan_seq_fused        the same for n <= 24 with every state in registers: one pass over time (one
+//                         softplus and one output write per step instead of one per block of 8 states)
 //   scan_chunk_state      chunked pass 1: one invocation per (b, channel, chunk), scans the chunk from
 //                         a zero state; records the chunk's end state and its sum of delta (the chunk's
 //                         decay product is exp(A * sum delta), so the sum stands for the product)
@@ -59,6 +61,8 @@ struct Params {
 // loops over states without unrolling them (unrolled, lavapipe took tens of seconds per pipeline).
 override HAS_Z: bool = false;
 override HAS_H0: bool = false;
+// scan_seq_fused: vec4 blocks of states held in registers, n8 / 4 (2, 4 or 6, so n <= 24).
+override NB: u32 = 6u;
 const MAX_N = 64u;
 const WGB = 32u;              // channels per backward workgroup
 const RED = 4096u;            // WGB * 2 * MAX_N floats (16 KiB) of workgroup memory in scan_bwd
@@ -276,6 +280,131 @@ fn scan_seq(@builtin(global_invocation_id) gid: vec3<u32>) {
         ok = ok & all_finite(h[0]) & all_finite(h[1]);
       }
     }
+  }
+  if (!ok) { atomicOr(&flag, 1u); }
+}
+
+// States s0 .. s0+3 of the state vector at `base` in `states` (entries past n: 0, not written).
+fn states_get4(base: u32, s0: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (s0 + j < p.n) { v[j] = states[base + s0 + j]; }
+  }
+  return v;
+}
+
+fn states_set4(base: u32, s0: u32, v: vec4<f32>) {
+  for (var j = 0u; j < 4u; j++) {
+    if (s0 + j < p.n) { states[base + s0 + j] = v[j]; }
+  }
+}
+
+fn last_set4(base: u32, s0: u32, v: vec4<f32>) {
+  for (var j = 0u; j < 4u; j++) {
+    if (s0 + j < p.n) { h_last[base + s0 + j] = v[j]; }
+  }
+}
+
+fn h0_get4(base: u32, s0: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (s0 + j < p.n) { v[j] = pk(base + s0 + j); }
+  }
+  return v;
+}
+
+// Sequential forward for n <= 24, all states in six named vec4 registers (NB of them used). Grid and
+// outputs as scan_seq.
+@compute @workgroup_size(64)
+fn scan_seq_fused(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let di = gid.x;
+  let bi = gid.y;
+  if (di >= p.d) { return; }
+  let m = n8();
+  let hb = off_h0() + (bi * p.d + di) * p.n;
+  let s0 = (bi * p.d + di) * p.nchunks * p.n;
+  let qa = (off_a2() + di * m) / 4u;
+  let bias = pk(di);
+  let dskip = pk(p.d + di);
+  var a0 = packed[qa];
+  var a1 = packed[qa + 1u];
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0);
+  var a5 = vec4<f32>(0.0);
+  var h0 = h0_get4(hb, 0u);
+  var h1 = h0_get4(hb, 4u);
+  var h2 = vec4<f32>(0.0);
+  var h3 = vec4<f32>(0.0);
+  var h4 = vec4<f32>(0.0);
+  var h5 = vec4<f32>(0.0);
+  if (NB > 2u) {
+    a2 = packed[qa + 2u];
+    a3 = packed[qa + 3u];
+    h2 = h0_get4(hb, 8u);
+    h3 = h0_get4(hb, 12u);
+  }
+  if (NB > 4u) {
+    a4 = packed[qa + 4u];
+    a5 = packed[qa + 5u];
+    h4 = h0_get4(hb, 16u);
+    h5 = h0_get4(hb, 20u);
+  }
+  var ok = true;
+  for (var c = 0u; c < p.nchunks; c++) {
+    let sb = s0 + c * p.n;
+    states_set4(sb, 0u, h0);
+    states_set4(sb, 4u, h1);
+    if (NB > 2u) {
+      states_set4(sb, 8u, h2);
+      states_set4(sb, 12u, h3);
+    }
+    if (NB > 4u) {
+      states_set4(sb, 16u, h4);
+      states_set4(sb, 20u, h5);
+    }
+    let t1 = min((c + 1u) * p.chunk, p.l);
+    for (var t = c * p.chunk; t < t1; t++) {
+      let row = bi * p.l + t;
+      let i = row * p.d + di;
+      let uv = u[i];
+      let delta = softplus(dt[i] + bias);
+      let du_ = delta * uv;
+      let q = (off_bc() + row * 2u * m) / 4u;   // B_t at q .. q + NB - 1, C_t at q + NB ..
+      h0 = exp2(delta * a0) * h0 + du_ * packed[q];
+      h1 = exp2(delta * a1) * h1 + du_ * packed[q + 1u];
+      var y = dskip * uv + dot(h0, packed[q + NB]) + dot(h1, packed[q + NB + 1u]);
+      if (NB > 2u) {
+        h2 = exp2(delta * a2) * h2 + du_ * packed[q + 2u];
+        h3 = exp2(delta * a3) * h3 + du_ * packed[q + 3u];
+        y += dot(h2, packed[q + NB + 2u]) + dot(h3, packed[q + NB + 3u]);
+      }
+      if (NB > 4u) {
+        h4 = exp2(delta * a4) * h4 + du_ * packed[q + 4u];
+        h5 = exp2(delta * a5) * h5 + du_ * packed[q + 5u];
+        y += dot(h4, packed[q + NB + 4u]) + dot(h5, packed[q + NB + 5u]);
+      }
+      if (HAS_Z) {
+        let zv = z[i];
+        y *= zv * sigmoid(zv);
+      }
+      ok = ok & is_finite(y);
+      out[i] = y;
+    }
+  }
+  let lb = (bi * p.d + di) * p.n;
+  last_set4(lb, 0u, h0);
+  last_set4(lb, 4u, h1);
+  ok = ok & all_finite(h0) & all_finite(h1);
+  if (NB > 2u) {
+    last_set4(lb, 8u, h2);
+    last_set4(lb, 12u, h3);
+    ok = ok & all_finite(h2) & all_finite(h3);
+  }
+  if (NB > 4u) {
+    last_set4(lb, 16u, h4);
+    last_set4(lb, 20u, h5);
+    ok = ok & all_finite(h4) & all_finite(h5);
   }
   if (!ok) { atomicOr(&flag, 1u); }
 }

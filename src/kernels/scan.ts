@@ -168,8 +168,10 @@ export function scanForward(enc: Encoder, x: ScanInputs, opts: ScanOptions = {})
   // delta*B*u and <h, C> per state, and D*u. The chunked form's extra state pass is work, not model MACs.
   const macs = s.b * s.l * s.d * (3 * s.n + 1);
   if (form === 'sequential') {
+    // n <= 24 (every preset): all states in registers, one pass over time.
+    const nb = Math.ceil(s.n / 8) * 2;
     enc.dispatch({
-      pipeline: gpu.pipeline(shader, 'scan_seq', { HAS_Z: !!x.z }),
+      pipeline: nb <= 6 ? gpu.pipeline(shader, 'scan_seq_fused', { HAS_Z: !!x.z, NB: nb }) : gpu.pipeline(shader, 'scan_seq', { HAS_Z: !!x.z }),
       params: p,
       buffers: [x.u, x.dt, packed, z, out, states, nonFinite, hT],
       workgroups: [Math.ceil(s.d / 64), s.b],

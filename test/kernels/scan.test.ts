@@ -24,6 +24,8 @@ const FORWARD_SHAPES: ScanCase[] = [
   { b: 1, l: 130, d: 70, n: 24, chunk: 17, z: true },
   { b: 3, l: 50, d: 65, n: 16, chunk: 64 },
   { b: 1, l: 1500, d: 40, n: 24, chunk: 64, z: true, h0: true },
+  // n > 24: the sequential form's block-by-block kernel (scan_seq) rather than the fused one
+  { b: 2, l: 45, d: 9, n: 33, chunk: 16, z: true, h0: true },
 ];
 
 describe('scan forward against its CPU twin', () => {

@@ -150,6 +150,7 @@ const FORWARD_CASES: ScanCase[] = [
   { b: 2, l: 37, d: 19, n: 5, chunk: 8, z: true, h0: true, form: 'chunked' },
   { b: 1, l: 130, d: 70, n: 24, chunk: 17, z: true, form: 'chunked' },
   { b: 1, l: 64, d: 40, n: 16, chunk: 64, form: 'sequential' },
+  { b: 1, l: 21, d: 9, n: 33, chunk: 8, z: true, h0: true, form: 'sequential' },
 ];
 
 const BACKWARD_CASES: ScanCase[] = [
