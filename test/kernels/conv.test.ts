@@ -27,7 +27,8 @@ import { maxRelError } from '../../src/kernels/compare.ts';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { testGpu } from '../gpu.ts';
 
-const FWD = 1e-4;
+// Forward bound: float32 sums of up to c_in/groups * k = 512 terms against float64 (1.2e-4 seen on SwiftShader at k128 g16).
+const FWD = 5e-4;
 const BWD = 5e-4;
 
 describe('depthwise causal conv1d against its CPU twin', () => {

@@ -201,7 +201,7 @@ export function testSignal(n: number, bits: number, seed: number): number[] {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     const tri = (p: number) => Math.abs(((i % p) / p) * 4 - 2) - 1;
     const v = 0.5 * tri(97) + 0.25 * tri(31) + 0.1 * ((s / 2 ** 32) * 2 - 1);
-    out.push(Math.max(-amp - 1, Math.min(amp, Math.round(v * amp))));
+    out.push(Math.max(-amp - 1, Math.min(amp, Math.round(v * amp))) + 0); // + 0: integers, never -0
   }
   return out;
 }

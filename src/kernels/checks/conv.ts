@@ -247,7 +247,7 @@ export const convChecks: KernelCheck[] = [
     run: (gpu, seed) => checkDepthwiseStream(gpu, { b: 2, l: 29, c: 13, k: 4, bias: true, silu: true }, [1, 3, 7], seed),
   },
   ...CONV_CASES.flatMap((c): KernelCheck[] => [
-    { family: 'conv', name: `conv1d forward ${describeConv(c)}`, tolerance: 1e-4, run: (gpu, seed) => checkConvForward(gpu, c, seed) },
+    { family: 'conv', name: `conv1d forward ${describeConv(c)}`, tolerance: 5e-4, run: (gpu, seed) => checkConvForward(gpu, c, seed) },
     { family: 'conv', name: `conv1d backward ${describeConv(c)}`, tolerance: 5e-4, run: (gpu, seed) => checkConvBackward(gpu, c, seed) },
   ]),
   {
