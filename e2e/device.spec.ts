@@ -25,3 +25,12 @@ test('the matmul benchmark reports GFLOP/s', async ({ page }) => {
   expect(gflops).toBeGreaterThan(0);
   await expect(page.getByTestId('matmul-chart')).toBeVisible();
 });
+
+test('the module checks pass in the browser: backward against finite differences, streaming against offline', async ({ page }) => {
+  await page.goto('/#/device');
+  await expect(page.getByTestId('selftest-summary')).toBeVisible();
+  await page.getByRole('button', { name: 'Run module checks' }).click();
+  const summary = page.getByTestId('modules-summary');
+  await expect(summary).toHaveText(/^\d+ passed, 0 failed$/, { timeout: 170_000 });
+  expect(Number((await summary.textContent())!.split(' ')[0])).toBeGreaterThanOrEqual(20);
+});

@@ -120,6 +120,45 @@ export function DevicePage() {
       )}
       {d && (
         <section className="panel">
+          <h2>Module checks</h2>
+          <p>
+            Every module's hand-written backward against finite differences of its forward on tiny shapes, and streaming
+            against the offline forward for the causal models.
+          </p>
+          <button disabled={!!s.busy} onClick={() => void s.moduleChecks()}>
+            Run module checks
+          </button>
+          {s.modules && (
+            <>
+              <p data-testid="modules-summary" className={s.modules.some((m) => !m.passed) ? 'bad' : 'good'}>
+                {s.modules.filter((m) => m.passed).length} passed, {s.modules.filter((m) => !m.passed).length} failed
+              </p>
+              <table data-testid="modules">
+                <thead>
+                  <tr>
+                    <th>Check</th>
+                    <th>Result</th>
+                    <th>Max rel. error</th>
+                    <th>Bound</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {s.modules.map((m) => (
+                    <tr key={m.name} title={m.error ?? `seed ${m.seed}`}>
+                      <td>{m.name}</td>
+                      <td className={m.passed ? 'good' : 'bad'}>{m.passed ? 'pass' : 'FAIL'}</td>
+                      <td className="num">{Number.isFinite(m.maxRelError) ? m.maxRelError.toExponential(2) : m.error ?? '∞'}</td>
+                      <td className="num">{m.tolerance.toExponential(0)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+        </section>
+      )}
+      {d && (
+        <section className="panel">
           <h2>Benchmarks</h2>
           <fieldset className="families">
             {s.benchFamilies.map((f) => (

@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { CheckResult } from '../../kernels/suite-types.ts';
 import type { BenchReport } from '../../kernels/suite.ts';
+import type { ModuleCheckResult } from '../../bench/selftest.ts';
 import type { DeviceDescription } from '../../workers/device.worker.ts';
 import type { Outcome } from '../../workers/outcome.ts';
 import { deviceApi, proxy } from '../workers.ts';
@@ -11,12 +12,14 @@ interface DeviceState {
   description?: DeviceDescription;
   error?: Failure;
   checks?: CheckResult[];
+  modules?: ModuleCheckResult[];
   bench?: BenchReport;
   benchFamilies: string[];
   busy?: string;
   progress?: { done: number; total: number; label: string };
   describe(): Promise<void>;
   selfTest(): Promise<void>;
+  moduleChecks(): Promise<void>;
   runBench(families: string[]): Promise<void>;
 }
 
@@ -41,6 +44,7 @@ export const useDevice = create<DeviceState>((set, get) => {
       if (get().description) set({ benchFamilies: await deviceApi().benchFamilies() });
     },
     selfTest: () => job('Self-test', () => deviceApi().selfTest(onProgress), (checks) => ({ checks })),
+    moduleChecks: () => job('Module checks', () => deviceApi().moduleChecks(onProgress), (modules) => ({ modules })),
     runBench: (families) => job('Benchmark', () => deviceApi().bench(families, onProgress), (bench) => ({ bench })),
   };
 });
