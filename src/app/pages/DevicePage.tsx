@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { CheckTable } from '../components/CheckTable.tsx';
 import { ProgressBar } from '../components/ProgressBar.tsx';
 import { useDevice } from '../stores/device.ts';
 
@@ -30,7 +31,6 @@ export function DevicePage() {
 
   const d = s.description;
   const checks = s.checks ?? [];
-  const failed = checks.filter((c) => !c.passed).length;
   const matmul = (s.bench?.bench ?? []).filter((b) => b.family === 'matmul' && b.gflops !== undefined);
 
   return (
@@ -87,35 +87,7 @@ export function DevicePage() {
           <button disabled={!!s.busy} onClick={() => void s.selfTest()}>
             Run self-test
           </button>
-          {checks.length > 0 && (
-            <>
-              <p data-testid="selftest-summary" className={failed ? 'bad' : 'good'}>
-                {checks.length - failed} passed, {failed} failed
-              </p>
-              <table data-testid="selftest">
-                <thead>
-                  <tr>
-                    <th>Family</th>
-                    <th>Check</th>
-                    <th>Result</th>
-                    <th>Max rel. error</th>
-                    <th>Bound</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {checks.map((c) => (
-                    <tr key={`${c.family}/${c.name}`} title={c.error ?? `seed ${c.seed}`}>
-                      <td>{c.family}</td>
-                      <td>{c.name}</td>
-                      <td className={c.passed ? 'good' : 'bad'}>{c.passed ? 'pass' : 'FAIL'}</td>
-                      <td className="num">{Number.isFinite(c.maxRelError) ? c.maxRelError.toExponential(2) : c.error ?? '∞'}</td>
-                      <td className="num">{c.tolerance.toExponential(0)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </>
-          )}
+          {checks.length > 0 && <CheckTable rows={checks} testId="selftest" />}
         </section>
       )}
       {d && (
@@ -128,33 +100,7 @@ export function DevicePage() {
           <button disabled={!!s.busy} onClick={() => void s.moduleChecks()}>
             Run module checks
           </button>
-          {s.modules && (
-            <>
-              <p data-testid="modules-summary" className={s.modules.some((m) => !m.passed) ? 'bad' : 'good'}>
-                {s.modules.filter((m) => m.passed).length} passed, {s.modules.filter((m) => !m.passed).length} failed
-              </p>
-              <table data-testid="modules">
-                <thead>
-                  <tr>
-                    <th>Check</th>
-                    <th>Result</th>
-                    <th>Max rel. error</th>
-                    <th>Bound</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {s.modules.map((m) => (
-                    <tr key={m.name} title={m.error ?? `seed ${m.seed}`}>
-                      <td>{m.name}</td>
-                      <td className={m.passed ? 'good' : 'bad'}>{m.passed ? 'pass' : 'FAIL'}</td>
-                      <td className="num">{Number.isFinite(m.maxRelError) ? m.maxRelError.toExponential(2) : m.error ?? '∞'}</td>
-                      <td className="num">{m.tolerance.toExponential(0)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </>
-          )}
+          {s.modules && <CheckTable rows={s.modules} testId="modules" />}
         </section>
       )}
       {d && (
