@@ -5,7 +5,6 @@
 // The global norm is summed on the GPU and read back once per update (one small readback; the clipping factor
 // and the check are then plain host arithmetic).
 import type { Gpu } from '../gpu/device.ts';
-import type { Encoder } from '../gpu/encoder.ts';
 import { LabError } from '../gpu/errors.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { fill } from '../kernels/elementwise.ts';
@@ -108,14 +107,9 @@ export class AdamW {
         },
       );
     }
-    this.zeroGrads(upd);
+    this.params.zeroGrads(upd);
     upd.submit();
     return { gradNorm, clip };
-  }
-
-  /** Clear every allocated gradient (recorded into enc). */
-  zeroGrads(enc: Encoder): void {
-    for (const p of this.params.all()) if (p.grad) fill(enc, p.grad, 0);
   }
 
   /** Which gradient holds a NaN or an infinity, for the error message. */

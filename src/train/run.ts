@@ -18,7 +18,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../model
 import type { ManifestEntry } from '../speech/manifest.ts';
 import { hash32, rng } from '../speech/rng.ts';
 import type { CorpusStore } from '../speech/store.ts';
-import { BEST, LOG, latestCheckpoint, saveCheckpointFile, type RunStore } from './checkpoints.ts';
+import { BEST, LOG, latestCheckpoint, listCheckpoints, saveCheckpointFile, type RunStore } from './checkpoints.ts';
 import { BatchPlan, TrainingCorpus, type Cursor } from './data.ts';
 import { devCtc, devMaskedPrediction, type DevScore } from './evaluate.ts';
 import { ctcObjective, maskedPrediction, type MicroResult } from './objectives.ts';
@@ -131,10 +131,11 @@ async function pretrainTargets(
   req: TrainRequest,
   model: HubertModel,
   corpus: TrainingCorpus,
-  entries: ManifestEntry[],
+  split: { train: ManifestEntry[]; dev: ManifestEntry[] },
   runStore: RunStore,
   hooks: TrainHooks,
 ): Promise<{ book: Codebook; targets: Map<string, Uint16Array> }> {
+  const entries = [...split.train, ...split.dev];
   const s = req.settings;
   const cached = await runStore.read(TARGETS);
   if (cached) {
@@ -161,8 +162,7 @@ async function pretrainTargets(
   try {
     const framesOf = (n: number) => framesFor(model.config, n);
     hooks.onEvent?.({ kind: 'note', message: `targets: k-means with K = ${s.clusters} on ${source.kind === 'mfcc' ? '39-d MFCC' : `layer ${s.layer}`} features` });
-    const train = entries.filter((e) => e.split === 'train' || !entries.some((x) => x.split === 'train'));
-    const book = await fitCodebook(gpu, corpus, train, source, { K: s.clusters, seed: s.seed, maxFrames: s.kmeansFrames, iterations: s.kmeansIterations, framesOf, ...hooks });
+    const book = await fitCodebook(gpu, corpus, split.train, source, { K: s.clusters, seed: s.seed, maxFrames: s.kmeansFrames, iterations: s.kmeansIterations, framesOf, ...hooks });
     const targets = await labelCorpus(gpu, corpus, entries, source, book, { framesOf, ...hooks });
     const tensors = codebookTensors(book);
     for (const [id, t] of targets) tensors.set(`utt.${id}`, { shape: [t.length], data: Float32Array.from(t) });
@@ -174,9 +174,11 @@ async function pretrainTargets(
 }
 
 export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunStore, req: TrainRequest, hooks: TrainHooks = {}): Promise<TrainSummary> {
+  // The log is appended in event order (one write at a time) and flushed before the run returns.
+  let logged: Promise<void> = Promise.resolve();
   const emit = (e: TrainEvent) => {
     hooks.onEvent?.(e);
-    void runStore.append(LOG, `${JSON.stringify(e)}\n`);
+    logged = logged.then(() => runStore.append(LOG, `${JSON.stringify(e)}\n`));
   };
   let settings = req.settings;
   let state: RunState = { settings, step: 0, cursor: { epoch: 0, batch: 0 }, best: null, counts: {} };
@@ -194,12 +196,11 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
     emit({ kind: 'note', message: `resumed from ${last.name} at update ${state.step}` });
   } else {
     checkSettings(settings);
-    if ((await latestCheckpoint(runStore).catch(() => undefined)) !== undefined) {
+    if ((await listCheckpoints(runStore)).length > 0) {
       throw new LabError('bad-input', 'the run folder already holds checkpoints: pass --resume to continue that run, or choose another folder');
     }
     model = startModel(gpu, req);
   }
-  checkSettings(settings);
   const opt = new AdamW(gpu, model.params, { weightDecay: settings.weightDecay, maxGradNorm: settings.maxGradNorm });
   try {
     opt.restore(moments, state.counts);
@@ -211,7 +212,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
     const plan = new BatchPlan(trainEntries, { batchSeconds: settings.batchSeconds, maxBatch: settings.maxBatch, seed: settings.seed });
     if (plan.tooLong.length) emit({ kind: 'note', message: `${plan.tooLong.length} utterance(s) longer than --batch-seconds ${settings.batchSeconds} are left out` });
     const targets =
-      settings.stage === 'pretrain' ? (await pretrainTargets(gpu, req, model, corpus, [...trainEntries, ...dev], runStore, hooks)).targets : undefined;
+      settings.stage === 'pretrain' ? (await pretrainTargets(gpu, req, model, corpus, { train: trainEntries, dev }, runStore, hooks)).targets : undefined;
 
     const runState = (): string => JSON.stringify({ ...state, counts: opt.stepCounts() } satisfies RunState);
     const checkpointBytes = async (): Promise<Uint8Array> => saveModel(model, { extra: await opt.state(), metadata: { train: runState() } });
@@ -328,6 +329,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
       skipped: [...corpus.skipped].map(([id, reason]) => ({ id, reason })),
     };
   } finally {
+    await logged.catch(() => undefined);
     opt.release();
     model.release();
   }
