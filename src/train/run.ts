@@ -7,7 +7,7 @@
 // nothing else is needed), and the k-means targets are kept beside them. Resuming after a kill reads the same
 // batches and masks as an uninterrupted run.
 import type { Gpu } from '../gpu/device.ts';
-import { LabError } from '../gpu/errors.ts';
+import { LabError, TooLargeError } from '../gpu/errors.ts';
 import { loadCheckpoint } from '../models/checkpoint.ts';
 import { framesFor, type ModelConfig } from '../models/config.ts';
 import { HubertModel } from '../models/hubert.ts';
@@ -19,7 +19,7 @@ import type { ManifestEntry } from '../speech/manifest.ts';
 import { hash32, rng } from '../speech/rng.ts';
 import type { CorpusStore } from '../speech/store.ts';
 import { BEST, LOG, latestCheckpoint, listCheckpoints, saveCheckpointFile, type RunStore } from './checkpoints.ts';
-import { BatchPlan, TrainingCorpus, type Cursor } from './data.ts';
+import { BatchPlan, TrainingCorpus, type AudioBatch, type Cursor } from './data.ts';
 import { devCtc, devMaskedPrediction, type DevScore } from './evaluate.ts';
 import { ctcObjective, maskedPrediction, type MicroResult } from './objectives.ts';
 import { AdamW, NonFiniteError } from './optimizer.ts';
@@ -173,6 +173,20 @@ async function pretrainTargets(
   }
 }
 
+/** Run a micro-batch; a tensor too large for the device is reported with the batch and a batch size that fits. */
+async function adviseOnSize<T>(settings: TrainSettings, batch: AudioBatch, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!(e instanceof TooLargeError)) throw e;
+    // Activations grow at least linearly with the padded audio; attention's scores grow with its square.
+    const fits = Math.floor(10 * settings.batchSeconds * Math.min(1, (0.8 * e.limit) / e.bytes)) / 10;
+    const what = `${e.what}, for a batch of ${batch.entries.length} x ${(batch.samples / 16000).toFixed(1)} s`;
+    const advice = fits >= batch.samples / 16000 ? ` (try --batch-seconds ${fits})` : ' (an utterance this long does not fit: drop it from the corpus or cut it)';
+    throw new TooLargeError(what + advice, e.bytes, e.limit, e.limitName);
+  }
+}
+
 export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunStore, req: TrainRequest, hooks: TrainHooks = {}): Promise<TrainSummary> {
   // The log is appended in event order (one write at a time) and flushed before the run returns.
   let logged: Promise<void> = Promise.resolve();
@@ -189,6 +203,10 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
     const ck = loadCheckpoint(last.bytes);
     if (!ck.metadata.train) throw new LabError('bad-input', `resume: ${last.name} holds no training state (not written by lab train)`);
     state = JSON.parse(ck.metadata.train) as RunState;
+    const asked = req.config && `${req.config.kind}-${req.config.size}`;
+    if (asked && asked !== `${ck.config.kind}-${ck.config.size}`) {
+      throw new LabError('bad-input', `resume: the run folder holds a ${ck.config.kind}-${ck.config.size} run, not ${asked}`);
+    }
     settings = { ...state.settings, steps: req.steps ?? state.settings.steps };
     state.settings = settings;
     model = HubertModel.fromValues(gpu, ck.config, new Map([...ck.params].map(([k, t]) => [k, t.data])), { heads: ck.heads });
@@ -261,10 +279,11 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
         const batch = await corpus.batch(entries);
         if (!batch) continue;
         const rand = rng(hash32(settings.seed, 'mask', step, micro));
-        const r: MicroResult =
+        const r: MicroResult = await adviseOnSize(settings, batch, () =>
           settings.stage === 'pretrain'
-            ? await maskedPrediction(model, batch, targets!, settings.mask!, rand, true)
-            : await ctcObjective(model, batch, true, { mask: settings.mask ?? undefined, rand, encoderFrozen });
+            ? maskedPrediction(model, batch, targets!, settings.mask!, rand, true)
+            : ctcObjective(model, batch, true, { mask: settings.mask ?? undefined, rand, encoderFrozen }),
+        );
         if (!Number.isFinite(r.loss)) {
           throw new NonFiniteError(
             `update ${step}: the loss is ${r.loss} on utterances ${batch.entries.map((e) => e.id).join(', ')}; nothing was saved` +
