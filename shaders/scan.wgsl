@@ -40,6 +40,9 @@
 //                         scanned in reverse. dB and dC (sums over channels) are reduced over a
 //                         workgroup of WGB channels in workgroup memory (two barriers per step) into
 //                         per-group partials; dA_log, dD, ddt_bias into per-(b, channel) partials
+//   scan_bwd_fused        the same for n <= 24 with every per-state value in named vec4 registers (as
+//                         scan_seq_fused): no private arrays indexed in loops, which CPU drivers keep in
+//                         memory; the workgroup sums of dB and dC go through vec4 workgroup memory
 //   scan_bwd_reduce_bc    sum the dB / dC partials over channel groups (deterministic, no atomics)
 //   scan_bwd_reduce_params sum the dA_log / dD / ddt_bias partials over b; copy out dh0
 //
@@ -111,6 +114,8 @@ const LN2 = 0.6931471805599453;
 @group(0) @binding(5) var<storage, read_write> rd_out4: array<f32>;     // dh0
 
 var<workgroup> red: array<f32, RED>;
+// scan_bwd_fused's dC | dB terms of up to 16 / NB steps: [step][2 NB blocks][WGB lanes] (16 KiB).
+var<workgroup> red4: array<vec4<f32>, 1024>;
 
 // ---- offsets into `packed` (src/kernels/scan.ts sizes it the same way)
 fn n8() -> u32 { return (p.n + 7u) / 8u * 8u; }
@@ -121,13 +126,13 @@ fn off_bc() -> u32 { return align4(off_h0() + p.b * p.d * p.n); }
 fn pk(i: u32) -> f32 { return packed[i >> 2u][i & 3u]; }
 
 // ---- offsets into the backward's `work` buffer (src/kernels/scan.ts sizes it the same way)
-//   scratch  [chunk][n][b * groups * WGB]   recomputed states of the current chunk, per lane
+//   scratch  [chunk][n8][b * groups * WGB]  recomputed states of the current chunk, per lane
 //   partBC   [b * l][2n][groups]            per-group sums: j < n -> dC, j >= n -> dB
 //   pA       [b][d][n]                      dA_log partial sums over l
 //   pD, pBias [b][d]
 //   dh0      [b][d][n]
 fn lanes() -> u32 { return p.b * p.groups * WGB; }
-fn off_part() -> u32 { return p.chunk * p.n * lanes(); }
+fn off_part() -> u32 { return p.chunk * n8() * lanes(); }
 fn off_pa() -> u32 { return off_part() + p.b * p.l * 2u * p.n * p.groups; }
 fn off_pd() -> u32 { return off_pa() + p.b * p.d * p.n; }
 fn off_pbias() -> u32 { return off_pd() + p.b * p.d; }
@@ -586,6 +591,265 @@ fn scan_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     }
     work[off_pd() + k] = pd;
     work[off_pbias() + k] = pbias;
+  }
+}
+
+// Recomputed state block k of step tt (chunk-relative) in the backward's scratch.
+fn scratch_set4(tt: u32, k: u32, lane: u32, v: vec4<f32>) {
+  let base = (tt * n8() + 4u * k) * lanes() + lane;
+  work[base] = v.x;
+  work[base + lanes()] = v.y;
+  work[base + 2u * lanes()] = v.z;
+  work[base + 3u * lanes()] = v.w;
+}
+
+fn scratch_get4(tt: u32, k: u32, lane: u32) -> vec4<f32> {
+  let base = (tt * n8() + 4u * k) * lanes() + lane;
+  return vec4(work[base], work[base + lanes()], work[base + 2u * lanes()], work[base + 3u * lanes()]);
+}
+
+// One state block of a reverse step: the workgroup terms of dC (dy h_t) and dB (g delta u), then the
+// adjoint: returns (g . B, <g hp e, A2>) and updates pa (dL/dA2 sum), gc (the carried adjoint).
+struct BwdBlock {
+  gb: f32,
+  gda: f32,
+}
+
+fn bwd_block(k: u32, slot: u32, lid: u32, mk: f32, dy: f32, delta: f32, uv: f32, a: vec4<f32>, h: vec4<f32>, hp: vec4<f32>,
+             bv: vec4<f32>, cv: vec4<f32>, gc: ptr<function, vec4<f32>>, pa: ptr<function, vec4<f32>>) -> BwdBlock {
+  let e = exp2(delta * a);
+  let gs = dy * cv + *gc;
+  red4[(slot * 2u * NB + k) * WGB + lid] = (mk * dy) * h;
+  red4[(slot * 2u * NB + NB + k) * WGB + lid] = (mk * delta * uv) * gs;
+  let gda = gs * hp * e;
+  *pa += gda * delta;
+  *gc = gs * e;
+  return BwdBlock(dot(gs, bv), dot(gda, a));
+}
+
+// Backward for n <= 24 (NB = n8 / 4 vec4 blocks of states). Grid, bindings and outputs as scan_bwd.
+@compute @workgroup_size(WGB)
+fn scan_bwd_fused(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.x;
+  let bi = wid.y;
+  let dreal = g * WGB + lid;
+  let live = dreal < p.d;
+  let di = min(dreal, p.d - 1u);
+  let lane = bi * p.groups * WGB + dreal;
+  let m = n8();
+  let qa = (off_a2() + di * m) / 4u;
+  let bias = pk(di);
+  let dskip = pk(p.d + di);
+  let part0 = off_part();
+  let mk = select(0.0, 1.0, live);
+  let steps = 16u / NB;
+  var a0 = packed[qa];
+  var a1 = packed[qa + 1u];
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  var a4 = vec4<f32>(0.0);
+  var a5 = vec4<f32>(0.0);
+  if (NB > 2u) {
+    a2 = packed[qa + 2u];
+    a3 = packed[qa + 3u];
+  }
+  if (NB > 4u) {
+    a4 = packed[qa + 4u];
+    a5 = packed[qa + 5u];
+  }
+  // Carried adjoints and dL/dA2 sums.
+  var g0 = vec4<f32>(0.0);
+  var g1 = vec4<f32>(0.0);
+  var g2 = vec4<f32>(0.0);
+  var g3 = vec4<f32>(0.0);
+  var g4 = vec4<f32>(0.0);
+  var g5 = vec4<f32>(0.0);
+  var pa0 = vec4<f32>(0.0);
+  var pa1 = vec4<f32>(0.0);
+  var pa2 = vec4<f32>(0.0);
+  var pa3 = vec4<f32>(0.0);
+  var pa4 = vec4<f32>(0.0);
+  var pa5 = vec4<f32>(0.0);
+  var pd = 0.0;
+  var pbias = 0.0;
+  for (var cc = 0u; cc < p.nchunks; cc++) {
+    let c = p.nchunks - 1u - cc;
+    let t0 = c * p.chunk;
+    let t1 = min(t0 + p.chunk, p.l);
+    let sb = ((bi * p.d + di) * p.nchunks + c) * p.n;
+    // Recompute the chunk's states h_{t0} .. h_{t1-1} into scratch.
+    var h0 = states_get4(sb, 0u);
+    var h1 = states_get4(sb, 4u);
+    var h2 = vec4<f32>(0.0);
+    var h3 = vec4<f32>(0.0);
+    var h4 = vec4<f32>(0.0);
+    var h5 = vec4<f32>(0.0);
+    if (NB > 2u) {
+      h2 = states_get4(sb, 8u);
+      h3 = states_get4(sb, 12u);
+    }
+    if (NB > 4u) {
+      h4 = states_get4(sb, 16u);
+      h5 = states_get4(sb, 20u);
+    }
+    for (var t = t0; t < t1; t++) {
+      let row = bi * p.l + t;
+      let i = row * p.d + di;
+      let delta = softplus(dt[i] + bias);
+      let du_ = delta * u[i];
+      let q = (off_bc() + row * 2u * m) / 4u;
+      let tt = t - t0;
+      h0 = exp2(delta * a0) * h0 + du_ * packed[q];
+      h1 = exp2(delta * a1) * h1 + du_ * packed[q + 1u];
+      scratch_set4(tt, 0u, lane, h0);
+      scratch_set4(tt, 1u, lane, h1);
+      if (NB > 2u) {
+        h2 = exp2(delta * a2) * h2 + du_ * packed[q + 2u];
+        h3 = exp2(delta * a3) * h3 + du_ * packed[q + 3u];
+        scratch_set4(tt, 2u, lane, h2);
+        scratch_set4(tt, 3u, lane, h3);
+      }
+      if (NB > 4u) {
+        h4 = exp2(delta * a4) * h4 + du_ * packed[q + 4u];
+        h5 = exp2(delta * a5) * h5 + du_ * packed[q + 5u];
+        scratch_set4(tt, 4u, lane, h4);
+        scratch_set4(tt, 5u, lane, h5);
+      }
+    }
+    // Reverse: h holds h_t at the top of each step. The workgroup sums of dB, dC run every `steps` steps.
+    for (var tt = t1; tt > t0; tt--) {
+      let t = tt - 1u;
+      let row = bi * p.l + t;
+      let i = row * p.d + di;
+      let q = (off_bc() + row * 2u * m) / 4u;   // B blocks at q .., C blocks at q + NB ..
+      let slot = (t1 - tt) % steps;
+      // h_{t-1}: the previous step's recomputed state, or the chunk's start state.
+      var p0: vec4<f32>;
+      var p1: vec4<f32>;
+      var p2 = vec4<f32>(0.0);
+      var p3 = vec4<f32>(0.0);
+      var p4 = vec4<f32>(0.0);
+      var p5 = vec4<f32>(0.0);
+      if (t > t0) {
+        let tp = t - 1u - t0;
+        p0 = scratch_get4(tp, 0u, lane);
+        p1 = scratch_get4(tp, 1u, lane);
+        if (NB > 2u) {
+          p2 = scratch_get4(tp, 2u, lane);
+          p3 = scratch_get4(tp, 3u, lane);
+        }
+        if (NB > 4u) {
+          p4 = scratch_get4(tp, 4u, lane);
+          p5 = scratch_get4(tp, 5u, lane);
+        }
+      } else {
+        p0 = states_get4(sb, 0u);
+        p1 = states_get4(sb, 4u);
+        if (NB > 2u) {
+          p2 = states_get4(sb, 8u);
+          p3 = states_get4(sb, 12u);
+        }
+        if (NB > 4u) {
+          p4 = states_get4(sb, 16u);
+          p5 = states_get4(sb, 20u);
+        }
+      }
+      let uv = u[i];
+      let x = dt[i] + bias;
+      let delta = softplus(x);
+      var y = dskip * uv + dot(h0, packed[q + NB]) + dot(h1, packed[q + NB + 1u]);
+      if (NB > 2u) { y += dot(h2, packed[q + NB + 2u]) + dot(h3, packed[q + NB + 3u]); }
+      if (NB > 4u) { y += dot(h4, packed[q + NB + 4u]) + dot(h5, packed[q + NB + 5u]); }
+      var dy = dout[i];
+      if (HAS_Z) {
+        let zv = z[i];
+        let sg = sigmoid(zv);
+        if (live) { dz[i] = dy * y * sg * (1.0 + zv * (1.0 - sg)); }
+        dy = dy * zv * sg;
+      }
+      pd += dy * uv;
+      var r = bwd_block(0u, slot, lid, mk, dy, delta, uv, a0, h0, p0, packed[q], packed[q + NB], &g0, &pa0);
+      var gb = r.gb;
+      var gda = r.gda;
+      r = bwd_block(1u, slot, lid, mk, dy, delta, uv, a1, h1, p1, packed[q + 1u], packed[q + NB + 1u], &g1, &pa1);
+      gb += r.gb;
+      gda += r.gda;
+      h0 = p0;
+      h1 = p1;
+      if (NB > 2u) {
+        r = bwd_block(2u, slot, lid, mk, dy, delta, uv, a2, h2, p2, packed[q + 2u], packed[q + NB + 2u], &g2, &pa2);
+        gb += r.gb;
+        gda += r.gda;
+        r = bwd_block(3u, slot, lid, mk, dy, delta, uv, a3, h3, p3, packed[q + 3u], packed[q + NB + 3u], &g3, &pa3);
+        gb += r.gb;
+        gda += r.gda;
+        h2 = p2;
+        h3 = p3;
+      }
+      if (NB > 4u) {
+        r = bwd_block(4u, slot, lid, mk, dy, delta, uv, a4, h4, p4, packed[q + 4u], packed[q + NB + 4u], &g4, &pa4);
+        gb += r.gb;
+        gda += r.gda;
+        r = bwd_block(5u, slot, lid, mk, dy, delta, uv, a5, h5, p5, packed[q + 5u], packed[q + NB + 5u], &g5, &pa5);
+        gb += r.gb;
+        gda += r.gda;
+        h4 = p4;
+        h5 = p5;
+      }
+      let ddx = (gda * LN2 + gb * uv) * sigmoid(x);
+      pbias += ddx;
+      if (live) {
+        du[i] = dy * dskip + gb * delta;
+        ddt[i] = ddx;
+      }
+      if (slot + 1u == steps || t == t0) {
+        // Steps t + slot (slot 0) down to t (this one) are in red4.
+        workgroupBarrier();
+        for (var o = lid; o < (slot + 1u) * 2u * p.n; o += WGB) {
+          // j < n: dC state j (block j / 4); else dB state j - n (block NB + (j - n) / 4).
+          let so = o / (2u * p.n);
+          let j = o % (2u * p.n);
+          let s = select(j - p.n, j, j < p.n);
+          let blk = so * 2u * NB + select(NB + s / 4u, s / 4u, j < p.n);
+          let comp = s % 4u;
+          var acc = 0.0;
+          for (var k = 0u; k < WGB; k++) { acc += red4[blk * WGB + k][comp]; }
+          work[part0 + ((row + slot - so) * 2u * p.n + j) * p.groups + g] = acc;
+        }
+        workgroupBarrier();
+      }
+    }
+  }
+  if (live) {
+    let k = bi * p.d + di;
+    let pb = off_pa() + k * p.n;
+    let hb = off_dh0() + k * p.n;
+    // dL/dA_log = dL/dA * A = dL/dA2 * A2 * ln 2 (A2 = A log2 e).
+    bwd_store4(pb, 0u, pa0 * a0 * LN2);
+    bwd_store4(pb, 4u, pa1 * a1 * LN2);
+    bwd_store4(hb, 0u, g0);
+    bwd_store4(hb, 4u, g1);
+    if (NB > 2u) {
+      bwd_store4(pb, 8u, pa2 * a2 * LN2);
+      bwd_store4(pb, 12u, pa3 * a3 * LN2);
+      bwd_store4(hb, 8u, g2);
+      bwd_store4(hb, 12u, g3);
+    }
+    if (NB > 4u) {
+      bwd_store4(pb, 16u, pa4 * a4 * LN2);
+      bwd_store4(pb, 20u, pa5 * a5 * LN2);
+      bwd_store4(hb, 16u, g4);
+      bwd_store4(hb, 20u, g5);
+    }
+    work[off_pd() + k] = pd;
+    work[off_pbias() + k] = pbias;
+  }
+}
+
+// States s0 .. s0+3 of a per-(b, channel) vector at `base` in `work` (entries past n not written).
+fn bwd_store4(base: u32, s0: u32, v: vec4<f32>) {
+  for (var j = 0u; j < 4u; j++) {
+    if (s0 + j < p.n) { work[base + s0 + j] = v[j]; }
   }
 }
 

@@ -1,24 +1,35 @@
-// Hash routes: the lab is a static site, so every page must load from index.html.
-import { useEffect, useState } from 'react';
+// Hash routes: the lab is a static site, so every page must load from index.html. Each page is one entry here:
+// its path, its title in the navigation, its component.
+import { useEffect, useState, type ComponentType } from 'react';
+import { BenchmarkPage } from './pages/benchmark/BenchmarkPage.tsx';
+import { DevicePage } from './pages/device/DevicePage.tsx';
+import { TrainPage } from './pages/train/TrainPage.tsx';
 
-export const pages = [
-  { id: 'device', title: 'Device' },
-  { id: 'benchmark', title: 'Benchmark' },
-] as const;
-
-export type PageId = (typeof pages)[number]['id'];
-
-function current(): PageId {
-  const id = window.location.hash.replace(/^#\/?/, '');
-  return (pages.find((p) => p.id === id)?.id ?? 'device') as PageId;
+export interface Route {
+  /** The hash path: `#/device`. */
+  path: string;
+  title: string;
+  component: ComponentType;
 }
 
-export function useRoute(): PageId {
-  const [page, setPage] = useState<PageId>(current);
+/** The first is the page an unknown or empty path shows. */
+export const routes: readonly Route[] = [
+  { path: '/device', title: 'Device', component: DevicePage },
+  { path: '/benchmark', title: 'Benchmark', component: BenchmarkPage },
+  { path: '/train', title: 'Train', component: TrainPage },
+];
+
+function current(): Route {
+  const path = `/${window.location.hash.replace(/^#\/?/, '')}`;
+  return routes.find((r) => r.path === path) ?? routes[0];
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState<Route>(current);
   useEffect(() => {
-    const on = () => setPage(current());
+    const on = () => setRoute(current());
     window.addEventListener('hashchange', on);
     return () => window.removeEventListener('hashchange', on);
   }, []);
-  return page;
+  return route;
 }

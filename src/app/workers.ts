@@ -2,6 +2,7 @@
 import * as Comlink from 'comlink';
 import type { BenchApi } from '../workers/bench.worker.ts';
 import type { DeviceApi } from '../workers/device.worker.ts';
+import type { TrainApi } from '../workers/train.worker.ts';
 
 let deviceWorker: Comlink.Remote<DeviceApi> | undefined;
 
@@ -19,6 +20,15 @@ export function benchApi(): Comlink.Remote<BenchApi> {
     new Worker(new URL('../workers/bench.worker.ts', import.meta.url), { type: 'module', name: 'bench' }),
   );
   return benchWorker;
+}
+
+let trainWorker: Comlink.Remote<TrainApi> | undefined;
+
+export function trainApi(): Comlink.Remote<TrainApi> {
+  trainWorker ??= Comlink.wrap<TrainApi>(
+    new Worker(new URL('../workers/train.worker.ts', import.meta.url), { type: 'module', name: 'train' }),
+  );
+  return trainWorker;
 }
 
 export const proxy = Comlink.proxy;

@@ -1,8 +1,9 @@
 // The Device report: what the adapter is, what it allows, whether every kernel family agrees with its CPU
 // twin, and how fast matmul runs. The Device page and `lab device` both print this.
 import type { AdapterKind, AdapterReport, Gpu } from '../gpu/device.ts';
-import { kernelBenches, kernelChecks, runBenches, runChecks, type RunHooks } from '../kernels/suite.ts';
-import type { BenchResult, CheckResult } from '../kernels/suite-types.ts';
+import { runChecks, type CheckResult, type RunHooks } from '../kernels/check.ts';
+import { kernelBenches, kernelChecks, runBenches } from '../kernels/suite.ts';
+import type { BenchResult } from '../kernels/suite-types.ts';
 
 export interface DeviceReport {
   adapter: AdapterReport & { kind: AdapterKind };

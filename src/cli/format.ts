@@ -1,13 +1,15 @@
 import type { RooflineRow } from '../kernels/checks/scan.ts';
-import type { BenchResult, CheckResult } from '../kernels/suite-types.ts';
+import type { CheckResult } from '../kernels/check.ts';
+import type { BenchResult } from '../kernels/suite-types.ts';
 
-export function formatChecks(checks: CheckResult[]): string {
+export function formatChecks(checks: CheckResult[], title = 'self-test'): string {
   const failed = checks.filter((c) => !c.passed).length;
+  const width = Math.max(0, ...checks.map((c) => c.name.length));
   const lines = checks.map(
     (c) =>
-      `${c.passed ? 'pass' : 'FAIL'}  ${c.family.padEnd(10)} ${c.name.padEnd(44)} maxRelError ${c.maxRelError.toExponential(2)} (bound ${c.tolerance.toExponential(0)}, seed ${c.seed})${c.error ? `  ${c.error}` : ''}`,
+      `${c.passed ? 'pass' : 'FAIL'}  ${c.family.padEnd(10)} ${c.name.padEnd(width)} maxRelError ${c.maxRelError.toExponential(2)} (bound ${c.tolerance.toExponential(0)}, seed ${c.seed})${c.error ? `  ${c.error}` : ''}`,
   );
-  return [`self-test: ${checks.length - failed} passed, ${failed} failed`, ...lines].join('\n');
+  return [`${title}: ${checks.length - failed} passed, ${failed} failed`, ...lines].join('\n');
 }
 
 export function formatBenches(benches: BenchResult[]): string {

@@ -1,14 +1,8 @@
 // The lab's command line: `npm run lab -- <command> [options]`. With --json a command prints one JSON
 // document on stdout (progress goes to stderr); a failure prints one line and exits non-zero.
 import { LabError } from '../gpu/errors.ts';
-import { parseArgs, UsageError, type Args } from './args.ts';
-
-export interface Command {
-  summary: string;
-  usage: string;
-  /** Returns the JSON document (printed with --json) and a text rendering for people. */
-  run(args: Args): Promise<{ json: unknown; text: string }>;
-}
+import { parseArgs, UsageError } from './args.ts';
+import type { Command } from './command.ts';
 
 const commands: Record<string, () => Promise<Command>> = {
   device: async () => (await import('./commands/device.ts')).device,
@@ -18,6 +12,7 @@ const commands: Record<string, () => Promise<Command>> = {
   'bench-browser': async () => (await import('./commands/bench-browser.ts')).benchBrowser,
   model: async () => (await import('./commands/model.ts')).model,
   selftest: async () => (await import('./commands/selftest.ts')).selftest,
+  train: async () => (await import('./commands/train.ts')).trainCommand,
 };
 
 function help(): string {

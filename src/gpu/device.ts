@@ -2,6 +2,7 @@ import { AdapterRefusedError, DeviceLostError, LabError, NoWebGPUError, TooLarge
 import { Encoder } from './encoder.ts';
 import { BufferPool } from './pool.ts';
 import { PipelineCache } from './pipelines.ts';
+import type { DispatchProfiler } from './timing.ts';
 import { numel, shapeString, Tensor, type DType, type TypedArrayOf } from './tensor.ts';
 
 export type Where = 'browser' | 'worker' | 'node';
@@ -49,6 +50,10 @@ export class Gpu {
   readonly limits: Record<(typeof WANTED_LIMITS)[number] | 'minUniformBufferOffsetAlignment', number>;
   readonly features: string[];
   readonly timestamps: boolean;
+  /** Encoder submits and the dispatches they held, since the device opened (benchmarks read the differences). */
+  readonly counters = { submits: 0, dispatches: 0 };
+  /** While set, every Encoder submit times each of its dispatches (benchmarks' per-kernel shares). */
+  profiler: DispatchProfiler | undefined;
   private lost: DeviceLostError | null = null;
   private emptyBuffer: GPUBuffer | null = null;
   private errors: string[] = [];

@@ -51,7 +51,10 @@ export class Encoder {
     return this.calls.length;
   }
 
-  /** Encode and submit. With a timer, the single compute pass writes its begin and end timestamps. */
+  /**
+   * Encode and submit. With a timer, the single compute pass writes its begin and end timestamps. While the
+   * device has a profiler (gpu.profiler), each dispatch gets a pass and timestamps of its own instead.
+   */
   submit(timer?: GpuTimer): void {
     const { device, pool } = this.gpu;
     this.gpu.assertAlive();
@@ -70,8 +73,8 @@ export class Encoder {
     device.queue.writeBuffer(arena, 0, bytes);
 
     const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass(timer ? { timestampWrites: timer.writes } : {});
-    calls.forEach((c, i) => {
+    const encodeCall = (pass: GPUComputePassEncoder, i: number) => {
+      const c = calls[i];
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: arena, offset: i * SLOT, size: c.params.byteLength } }];
       c.buffers.forEach((b, j) => {
         const buffer = b instanceof Tensor ? b.buffer : b;
@@ -81,10 +84,23 @@ export class Encoder {
       pass.setBindGroup(0, device.createBindGroup({ layout: c.pipeline.getBindGroupLayout(0), entries }));
       const [x, y = 1, z = 1] = c.workgroups;
       pass.dispatchWorkgroups(x, y, z);
-    });
-    pass.end();
-    timer?.resolve(enc);
+    };
+    const counters = this.gpu.counters;
+    counters.submits++;
+    counters.dispatches += calls.length;
+    // Profiling times each dispatch in a pass of its own (the pass timer is then not written).
+    const profiler = this.gpu.profiler;
+    let collect: (() => void) | undefined;
+    if (profiler && calls.length) {
+      collect = profiler.record(enc, calls.map((c) => c.pipeline), encodeCall);
+    } else {
+      const pass = enc.beginComputePass(timer ? { timestampWrites: timer.writes } : {});
+      for (let i = 0; i < calls.length; i++) encodeCall(pass, i);
+      pass.end();
+      timer?.resolve(enc);
+    }
     device.queue.submit([enc.finish()]);
+    collect?.();
     device.queue.onSubmittedWorkDone().then(() => {
       pool.release(arena);
       for (const f of after) f();

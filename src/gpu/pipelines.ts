@@ -6,6 +6,7 @@ export type Constants = Record<string, number | boolean>;
 export class PipelineCache {
   private modules = new Map<string, GPUShaderModule>();
   private pipelines = new Map<string, GPUComputePipeline>();
+  private families = new WeakMap<GPUComputePipeline, string>();
 
   constructor(private device: GPUDevice) {}
 
@@ -27,8 +28,19 @@ export class PipelineCache {
         compute: { module, entryPoint, constants: values },
       });
       this.pipelines.set(key, p);
+      const family = callerFamily(new Error().stack);
+      if (family) this.families.set(p, family);
     }
     return p;
+  }
+
+  /**
+   * The kernel family (shaders/<family>.wgsl) whose wrapper src/kernels/<family>.ts created the pipeline, read
+   * from the call stack at creation (profiling only: undefined where stacks carry no source paths, as in a
+   * minified build).
+   */
+  familyOf(pipeline: GPUComputePipeline): string | undefined {
+    return this.families.get(pipeline);
   }
 
   get size(): number {
@@ -41,4 +53,9 @@ function hash(s: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return `${(h >>> 0).toString(36)}:${s.length}`;
+}
+
+/** The first src/kernels/<family>.ts frame of a stack trace. */
+export function callerFamily(stack: string | undefined): string | undefined {
+  return stack ? /src\/kernels\/([\w-]+)\.ts\b/.exec(stack)?.[1] : undefined;
 }

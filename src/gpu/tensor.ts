@@ -1,5 +1,5 @@
 import type { Gpu } from './device.ts';
-import { LabError } from './errors.ts';
+import { LabError, ShapeError } from './errors.ts';
 
 export type DType = 'f32' | 'i32' | 'u32';
 export type TypedArrayOf<D extends DType> = D extends 'f32' ? Float32Array : D extends 'i32' ? Int32Array : Uint32Array;
@@ -70,5 +70,23 @@ export class Tensor<D extends DType = DType> {
 
   toString(): string {
     return `${this.name}${shapeString(this.shape)}:${this.dtype}`;
+  }
+}
+
+/** Throws a ShapeError naming `what`, the tensor and its shape unless t's shape is exactly `want`. */
+export function assertShape(t: Tensor, want: readonly number[], what: string): void {
+  if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+    throw new ShapeError(`${what} ${t.name}${shapeString(t.shape)} should be ${shapeString(want)}`);
+  }
+}
+
+/**
+ * Release tensors, and the tensors held in arrays or in the fields of objects (inputs, results, gradients);
+ * anything else (undefined, numbers) is skipped. Releasing a tensor twice, or a view, does nothing.
+ */
+export function releaseAll(...items: unknown[]): void {
+  for (const it of items) {
+    if (it instanceof Tensor) it.release();
+    else if (it && typeof it === 'object') for (const v of Object.values(it)) if (v instanceof Tensor) v.release();
   }
 }

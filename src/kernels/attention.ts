@@ -3,7 +3,7 @@ import type { Gpu } from '../gpu/device.ts';
 import { grid, type Encoder } from '../gpu/encoder.ts';
 import { LabError, ShapeError } from '../gpu/errors.ts';
 import { params } from '../gpu/params.ts';
-import { shapeString, type Tensor } from '../gpu/tensor.ts';
+import { assertShape, shapeString, type Tensor } from '../gpu/tensor.ts';
 
 // Multi-head scaled dot-product attention on q, k, v of (b, l, d_model) with h heads (head i owns channels
 // i*dh .. (i+1)*dh - 1, dh = d_model / h), scale 1/sqrt(dh); the output has the same layout. The q/k/v and
@@ -73,12 +73,6 @@ function checkQkv(what: string, q: Tensor, k: Tensor, v: Tensor, heads: number, 
   return { b, l, dModel, h: heads, dh: dModel / heads };
 }
 
-function checkShape(what: string, t: Tensor, want: number[]): void {
-  if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
-    throw new ShapeError(`${what}: ${describe(t)} should be ${shapeString(want)}`);
-  }
-}
-
 function checkTiledHead(what: string, q: Tensor, d: Dims): void {
   if (d.dh > TILED_MAX_DH) {
     throw new ShapeError(`${what}: head width dh = ${d.dh} of ${describe(q)} with h = ${d.h} exceeds ${TILED_MAX_DH}`);
@@ -144,7 +138,7 @@ export function attentionMaterialisedBackward(
   opts: AttentionOptions,
 ): AttentionGrads {
   const d = checkQkv('attention backward', q, k, v, opts.heads, [dout]);
-  checkShape('attention backward', probs, [d.b, d.h, d.l, d.l]);
+  assertShape(probs, [d.b, d.h, d.l, d.l], 'attention backward: probs');
   const gpu = enc.gpu;
   const ds = gpu.tensor([d.b, d.h, d.l, d.l], 'f32', undefined, 'attention score gradients');
   enc.releaseAfter(ds);
@@ -204,7 +198,7 @@ export function attentionTiledBackward(
 ): AttentionGrads {
   const d = checkQkv('attention backward', q, k, v, opts.heads, [out, dout]);
   checkTiledHead('attention backward', q, d);
-  checkShape('attention backward', lse, [d.b, d.h, d.l]);
+  assertShape(lse, [d.b, d.h, d.l], 'attention backward: lse');
   const gpu = enc.gpu;
   const dd = gpu.tensor([d.b, d.h, d.l], 'f32', undefined, 'attention.D');
   enc.releaseAfter(dd);

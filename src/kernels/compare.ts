@@ -1,4 +1,5 @@
 // How kernels are compared with their CPU twins.
+import type { Tensor } from '../gpu/tensor.ts';
 
 /**
  * Largest elementwise error relative to the expected value, with a floor of 1e-3 of the largest
@@ -16,4 +17,12 @@ export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<numbe
     if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
   }
   return worst;
+}
+
+/** Read tensors back (an absent one reads as undefined), then release them all. */
+export async function readAll(ts: readonly (Tensor | undefined)[]): Promise<(Float32Array | undefined)[]> {
+  const out: (Float32Array | undefined)[] = [];
+  for (const t of ts) out.push(t ? ((await t.read()) as Float32Array) : undefined);
+  for (const t of ts) t?.release();
+  return out;
 }

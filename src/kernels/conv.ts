@@ -1,3 +1,7 @@
+// conv1d over (b, l, channels) activations with stride, groups and zero padding (HuBERT's feature extractor
+// and positional conv), its backward, and chunk-incremental streaming for causal (right-padding-free) convs.
+// Weights keep PyTorch's layout (c_out, c_in/groups, k). The WGSL is shaders/conv.wgsl; the CPU twin is
+// reference/conv.ts. The depthwise causal conv (Mamba's) is depthwise.ts.
 import shader from '../../shaders/conv.wgsl?raw';
 import type { Gpu } from '../gpu/device.ts';
 import type { Encoder } from '../gpu/encoder.ts';
@@ -5,269 +9,21 @@ import { grid } from '../gpu/encoder.ts';
 import { ShapeError } from '../gpu/errors.ts';
 import { params } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
-import { conv1dOutLength } from './reference/conv.ts';
+import { framesConcat } from './layout.ts';
+import { chunking, sumChunks } from './reduce.ts';
+import { conv1dOutLength, type Conv1dShape } from './reference/conv.ts';
 
 export { conv1dOutLength };
-
-// Two conv families over (b, l, channels) activations:
-// - depthwise causal conv1d (Mamba's conv1d, k = d_conv), with a fused SiLU and a streaming step;
-// - general conv1d with stride, groups and zero padding (HuBERT's feature extractor and positional conv),
-//   with chunk-incremental streaming for causal (right-padding-free) convs.
-// Weights keep PyTorch's layouts: depthwise (channels, k) or (channels, 1, k); conv1d (c_out, c_in/groups, k).
 
 const FLAT_WG = 256;
 /** Output frames per invocation of conv_fwd_vec4 and conv_fwd_xs (TF_VEC4 and TF in conv.wgsl). */
 const FWD_FRAMES = { vec4: 4, xs: 8 } as const;
-/** Invocations a weight-gradient pass aims for before it splits the frame sum into chunks. */
-const TARGET_INVOCATIONS = 8192;
-/** Fewest frames a chunk of a weight-gradient sum covers. */
-const MIN_CHUNK_FRAMES = 32;
 
 function flat(n: number): [number, number] {
   return grid(Math.ceil(n / FLAT_WG));
 }
 
 const desc = (t: Tensor) => `${t.name}${shapeString(t.shape)}`;
-
-/** Frames of a weight-gradient sum split into chunks (partials + a reduce) when the outputs are few. */
-function chunking(frames: number, outputs: number): { chunks: number; perChunk: number } {
-  const wanted = Math.max(1, Math.min(Math.ceil(frames / MIN_CHUNK_FRAMES), Math.ceil(TARGET_INVOCATIONS / Math.max(1, outputs))));
-  const perChunk = Math.max(1, Math.ceil(frames / wanted));
-  return { chunks: Math.max(1, Math.ceil(frames / perChunk)), perChunk };
-}
-
-/** out (n) = sum over chunks of partials (chunks, n), or out += that sum. */
-function sumChunks(enc: Encoder, partials: Tensor, chunks: number, n: number, out: Tensor, accumulate: boolean): void {
-  enc.dispatch({
-    pipeline: enc.gpu.pipeline(shader, 'sum_chunks', { ACCUMULATE: accumulate }),
-    params: params().u32(n, 0, chunks, 0, 0, 0),
-    buffers: [partials, out],
-    workgroups: flat(n),
-  });
-}
-
-/**
- * out (b, len, c) = frames start .. start + len - 1 of [a, b] concatenated along time, with a (b, la, c) and
- * b (b, lb, c). The streaming steps use it to glue the carried state to new frames and to cut the next state.
- */
-export function framesConcat(enc: Encoder, a: Tensor, b: Tensor, start: number, len: number, name = 'frames'): Tensor {
-  if (a.shape.length !== 3 || b.shape.length !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[2]) {
-    throw new ShapeError(`framesConcat: ${desc(a)} and ${desc(b)} must both be (b, frames, channels) with equal b and channels`);
-  }
-  const [batch, la, c] = a.shape;
-  const lb = b.shape[1];
-  if (start < 0 || start + len > la + lb) {
-    throw new ShapeError(`framesConcat: frames ${start}..${start + len} lie outside [${desc(a)}, ${desc(b)}] (${la + lb} frames)`);
-  }
-  const out = enc.gpu.tensor([batch, len, c], 'f32', undefined, name);
-  const n = batch * len * c;
-  enc.dispatch({
-    pipeline: enc.gpu.pipeline(shader, 'frames_concat'),
-    params: params().u32(n, c, la, lb, start, len),
-    buffers: [a, b, out],
-    workgroups: flat(n),
-  });
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Depthwise causal conv1d.
-
-export interface DepthwiseOptions {
-  /** (channels) */
-  bias?: Tensor;
-  /** y = SiLU(conv(x)) (Mamba applies SiLU right after its conv). */
-  silu?: boolean;
-  out?: Tensor;
-}
-
-/** Channels and taps of a depthwise weight (c, k) or (c, 1, k), checked against x's channels. */
-function depthwiseWeight(x: Tensor, weight: Tensor, bias?: Tensor): { c: number; k: number } {
-  const ws = weight.shape;
-  const ok = (ws.length === 2 || (ws.length === 3 && ws[1] === 1)) && ws[ws.length - 1] >= 1;
-  if (x.shape.length !== 3) throw new ShapeError(`depthwiseConv: input ${desc(x)} must be (b, l, channels)`);
-  const c = x.shape[2];
-  if (!ok || ws[0] !== c) {
-    throw new ShapeError(`depthwiseConv: weight ${desc(weight)} must be (channels, k) or (channels, 1, k) with channels = ${c} of input ${desc(x)}`);
-  }
-  if (bias && (bias.size !== c || bias.shape.length !== 1)) {
-    throw new ShapeError(`depthwiseConv: bias ${desc(bias)} must be (${c}) to match input ${desc(x)}`);
-  }
-  return { c, k: ws[ws.length - 1] };
-}
-
-/** Taps the vec4 depthwise kernels hold in registers (MAX_K in conv.wgsl). */
-const DW4_MAX_K = 8;
-
-/** vec4 depthwise kernels (4 channels x 4 frames per invocation) need c % 4 == 0 and k <= 8. */
-function dw4(c: number, k: number): boolean {
-  return c % 4 === 0 && k <= DW4_MAX_K;
-}
-
-/** Workgroups of a depthwise kernel over (b, frames, c). */
-function dwGrid(b: number, frames: number, c: number, k: number): [number, number] {
-  return dw4(c, k) ? flat(b * Math.ceil(frames / 4) * (c / 4)) : flat(b * frames * c);
-}
-
-/** Override constants of a depthwise kernel: the vec4 ones also take the tap count KT. */
-function dwConstants(c: number, k: number, constants: Record<string, boolean>): Record<string, number | boolean> {
-  return dw4(c, k) ? { ...constants, KT: k } : constants;
-}
-
-function dwParams(b: number, l: number, c: number, k: number, padLeft: number, lOut: number, rowsPerChunk = 0, chunks = 0) {
-  return params().u32(b, l, c, k, padLeft, lOut, rowsPerChunk, chunks);
-}
-
-/** Causal depthwise conv1d: x (b, l, c), weight (c, k) -> y (b, l, c), left padding k - 1. */
-export function depthwiseConv(enc: Encoder, x: Tensor, weight: Tensor, opts: DepthwiseOptions = {}): Tensor {
-  const { c, k } = depthwiseWeight(x, weight, opts.bias);
-  const [b, l] = x.shape;
-  return depthwiseRun(enc, x, weight, b, l, c, k, k - 1, l, opts);
-}
-
-function depthwiseRun(
-  enc: Encoder,
-  x: Tensor,
-  weight: Tensor,
-  b: number,
-  l: number,
-  c: number,
-  k: number,
-  padLeft: number,
-  lOut: number,
-  opts: DepthwiseOptions,
-): Tensor {
-  const gpu = enc.gpu;
-  const out = opts.out ?? gpu.tensor([b, lOut, c], 'f32', undefined, 'depthwise.out');
-  if (out.size !== b * lOut * c) throw new ShapeError(`depthwiseConv: out ${desc(out)} should hold [${b}, ${lOut}, ${c}]`);
-  enc.dispatch({
-    pipeline: gpu.pipeline(shader, dw4(c, k) ? 'dw4_forward' : 'dw_forward', dwConstants(c, k, { HAS_BIAS: !!opts.bias, SILU: !!opts.silu })),
-    params: dwParams(b, l, c, k, padLeft, lOut),
-    buffers: [x, weight, out, opts.bias ?? gpu.empty],
-    workgroups: dwGrid(b, lOut, c, k),
-    macs: b * lOut * c * k,
-  });
-  return out;
-}
-
-export interface DepthwiseBackwardOptions {
-  bias?: Tensor;
-  silu?: boolean;
-  /** Write (or add, with accumulate) the weight gradient here: (c, k) or (c, 1, k). */
-  dweight?: Tensor;
-  /** Write (or add) the bias gradient here; computed when `bias` or `dbias` is given. */
-  dbias?: Tensor;
-  /** dweight += ..., dbias += ... (gradient accumulation); needs dweight (and dbias when a bias is used). */
-  accumulate?: boolean;
-}
-
-export interface ConvGradTensors {
-  /** Input gradient (absent when not asked for). */
-  dx?: Tensor;
-  dweight: Tensor;
-  dbias?: Tensor;
-}
-
-/** Backward of depthwiseConv (same options) given dy (b, l, c): dx, dweight (sum over b and l), dbias. */
-export function depthwiseConvBackward(
-  enc: Encoder,
-  x: Tensor,
-  weight: Tensor,
-  dy: Tensor,
-  opts: DepthwiseBackwardOptions = {},
-): { dx: Tensor; dweight: Tensor; dbias?: Tensor } {
-  const { c, k } = depthwiseWeight(x, weight, opts.bias);
-  const [b, l] = x.shape;
-  if (dy.shape.length !== 3 || dy.shape[0] !== b || dy.shape[1] !== l || dy.shape[2] !== c) {
-    throw new ShapeError(`depthwiseConvBackward: dy ${desc(dy)} must match input ${desc(x)}`);
-  }
-  const wantBias = !!opts.bias || !!opts.dbias;
-  const accumulate = !!opts.accumulate;
-  if (accumulate && (!opts.dweight || (wantBias && !opts.dbias))) {
-    throw new ShapeError('depthwiseConvBackward: accumulate needs the dweight (and dbias) tensors to add into');
-  }
-  if (opts.dweight && opts.dweight.size !== c * k) throw new ShapeError(`depthwiseConvBackward: dweight ${desc(opts.dweight)} must hold ${c}x${k}`);
-  if (opts.dbias && opts.dbias.size !== c) throw new ShapeError(`depthwiseConvBackward: dbias ${desc(opts.dbias)} must hold ${c}`);
-  const gpu = enc.gpu;
-  const n = b * l * c;
-  let dz = dy;
-  if (opts.silu) {
-    dz = gpu.tensor([b, l, c], 'f32', undefined, 'depthwise.dz');
-    enc.dispatch({
-      pipeline: gpu.pipeline(shader, dw4(c, k) ? 'dw4_silu_grad' : 'dw_silu_grad', dwConstants(c, k, { HAS_BIAS: !!opts.bias })),
-      params: dwParams(b, l, c, k, k - 1, l),
-      buffers: [x, weight, dz, opts.bias ?? gpu.empty, dy],
-      workgroups: dwGrid(b, l, c, k),
-      macs: n * k,
-    });
-    enc.releaseAfter(dz);
-  }
-  const dx = gpu.tensor([b, l, c], 'f32', undefined, 'depthwise.dx');
-  enc.dispatch({
-    pipeline: gpu.pipeline(shader, dw4(c, k) ? 'dw4_dx' : 'dw_dx', dwConstants(c, k, {})),
-    params: dwParams(b, l, c, k, k - 1, l),
-    buffers: [dz, weight, dx],
-    workgroups: dwGrid(b, l, c, k),
-    macs: n * k,
-  });
-
-  const dweight = opts.dweight ?? gpu.tensor(weight.shape, 'f32', undefined, 'depthwise.dweight');
-  const dbias = wantBias ? (opts.dbias ?? gpu.tensor([c], 'f32', undefined, 'depthwise.dbias')) : undefined;
-  const vec = dw4(c, k);
-  const { chunks, perChunk } = chunking(b * l, vec ? c / 4 : c);
-  const direct = chunks === 1 && !accumulate;
-  const partW = direct ? dweight : gpu.tensor([chunks, c, k], 'f32', undefined, 'depthwise.dweight.partials');
-  const partB = dbias ? (direct ? dbias : gpu.tensor([chunks, c], 'f32', undefined, 'depthwise.dbias.partials')) : undefined;
-  enc.dispatch({
-    pipeline: gpu.pipeline(shader, vec ? 'dw4_wgrad' : 'dw_wgrad', dwConstants(c, k, { HAS_BIAS: !!dbias })),
-    params: dwParams(b, l, c, k, k - 1, l, perChunk, chunks),
-    buffers: [dz, x, partW, partB ?? gpu.empty],
-    workgroups: flat(chunks * (vec ? c / 4 : c)),
-    macs: n * k,
-  });
-  if (!direct) {
-    sumChunks(enc, partW, chunks, c * k, dweight, accumulate);
-    enc.releaseAfter(partW);
-    if (dbias && partB) {
-      sumChunks(enc, partB, chunks, c, dbias, accumulate);
-      enc.releaseAfter(partB);
-    }
-  }
-  return { dx, dweight, dbias };
-}
-
-/** A zero conv state (b, k - 1, c): the last k - 1 input frames before the stream starts. */
-export function depthwiseConvState(gpu: Gpu, b: number, c: number, k: number): Tensor {
-  return gpu.zeros([b, k - 1, c], 'f32', 'depthwise.state');
-}
-
-/**
- * Streaming step: state (b, k - 1, c) holds the last k - 1 input frames, x (b, m, c) the new ones (m >= 1).
- * Returns y (b, m, c), equal to the matching frames of the full causal conv, and the next state.
- * The old state is released once the encoder's work is done.
- */
-export function depthwiseConvStep(
-  enc: Encoder,
-  state: Tensor,
-  x: Tensor,
-  weight: Tensor,
-  opts: Omit<DepthwiseOptions, 'out'> = {},
-): { y: Tensor; state: Tensor } {
-  const { c, k } = depthwiseWeight(x, weight, opts.bias);
-  const [b, m] = x.shape;
-  if (state.shape.length !== 3 || state.shape[0] !== b || state.shape[1] !== k - 1 || state.shape[2] !== c) {
-    throw new ShapeError(`depthwiseConvStep: state ${desc(state)} must be [${b}, ${k - 1}, ${c}] (b, k - 1, channels) for input ${desc(x)}`);
-  }
-  if (m < 1) throw new ShapeError(`depthwiseConvStep: input ${desc(x)} has no new frames`);
-  const cat = framesConcat(enc, state, x, 0, k - 1 + m, 'depthwise.window');
-  const y = depthwiseRun(enc, cat, weight, b, k - 1 + m, c, k, 0, m, opts);
-  const next = framesConcat(enc, state, x, m, k - 1, 'depthwise.state');
-  enc.releaseAfter(cat, state);
-  return { y, state: next };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// General conv1d: stride, groups, zero padding.
 
 /**
  * 'valid': no padding. 'same': output length l (for even k, pad k/2 both sides and drop the last output
@@ -299,16 +55,8 @@ export interface Conv1dOptions {
   variant?: ConvVariant;
 }
 
-interface ConvGeometry {
-  b: number;
-  l: number;
-  cIn: number;
-  cOut: number;
-  k: number;
-  stride: number;
-  groups: number;
-  padLeft: number;
-  padRight: number;
+/** The twin's shape of a call plus what the kernels derive from it. */
+interface ConvGeometry extends Conv1dShape {
   lOut: number;
   cinG: number;
   coutG: number;
@@ -407,6 +155,13 @@ export function conv1d(enc: Encoder, x: Tensor, weight: Tensor, opts: Conv1dOpti
   return out;
 }
 
+export interface ConvGradTensors {
+  /** Input gradient (absent when not asked for). */
+  dx?: Tensor;
+  dweight: Tensor;
+  dbias?: Tensor;
+}
+
 export interface Conv1dBackwardOptions extends Omit<Conv1dOptions, 'out'> {
   /** Compute dx (default true; the first feature-extractor layer does not need it). */
   needDx?: boolean;
@@ -470,7 +225,7 @@ export function conv1dBackward(enc: Encoder, x: Tensor, weight: Tensor, dy: Tens
   if (vec4) {
     const pairs = (g.cinG / 4) * g.k;
     enc.dispatch({
-      pipeline: gpu.pipeline(shader, 'conv_dw_vec4', { ACCUMULATE: wAcc }),
+      pipeline: gpu.pipeline(shader, 'conv_dweight_vec4', { ACCUMULATE: wAcc }),
       params: convParams(g, w.perChunk),
       buffers: [dy, x, partW],
       workgroups: [Math.ceil(pairs / 64), g.cOut / 4, w.chunks],
@@ -479,7 +234,7 @@ export function conv1dBackward(enc: Encoder, x: Tensor, weight: Tensor, dy: Tens
   } else {
     const n = w.chunks * size;
     enc.dispatch({
-      pipeline: gpu.pipeline(shader, 'conv_dw_scalar', { ACCUMULATE: wAcc }),
+      pipeline: gpu.pipeline(shader, 'conv_dweight_scalar', { ACCUMULATE: wAcc }),
       params: convParams(g, w.perChunk, n),
       buffers: [dy, x, partW],
       workgroups: flat(n),

@@ -1,5 +1,6 @@
 // Layout kernels: channel ranges of (..., channels) tensors (Mamba's in_proj / x_proj splits and their
-// backward) and time reversal of (b, l, channels) per utterance (the bidirectional Mambas).
+// backward), frames of (b, l, channels) concatenated along time (streaming windows and states, the KV
+// cache's growth) and time reversal per utterance (the bidirectional Mambas).
 // The WGSL is shaders/layout.wgsl; the CPU twin is reference/layout.ts.
 import shader from '../../shaders/layout.wgsl?raw';
 import type { Encoder } from '../gpu/encoder.ts';
@@ -80,6 +81,31 @@ export function channelConcat(enc: Encoder, parts: readonly Tensor[], name = 'co
     channelSliceBackward(enc, t, out, start);
     start += t.shape[lead.length];
   }
+  return out;
+}
+
+/**
+ * out (b, len, c) = frames start .. start + len - 1 of [a, b] concatenated along time, with a (b, la, c) and
+ * b (b, lb, c); either part may have no frames, and len may be 0. The streaming steps use it to glue the
+ * carried state to new frames and to cut the next state; the KV cache to grow.
+ */
+export function framesConcat(enc: Encoder, a: Tensor, b: Tensor, start: number, len: number, name = 'frames'): Tensor {
+  if (a.shape.length !== 3 || b.shape.length !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[2]) {
+    throw new ShapeError(`framesConcat: ${desc(a)} and ${desc(b)} must both be (b, frames, channels) with equal b and channels`);
+  }
+  const [batch, la, c] = a.shape;
+  const lb = b.shape[1];
+  if (start < 0 || start + len > la + lb) {
+    throw new ShapeError(`framesConcat: frames ${start}..${start + len} lie outside [${desc(a)}, ${desc(b)}] (${la + lb} frames)`);
+  }
+  const out = enc.gpu.tensor([batch, len, c], 'f32', undefined, name);
+  const n = batch * len * c;
+  enc.dispatch({
+    pipeline: enc.gpu.pipeline(shader, 'frames_concat'),
+    params: params().u32(n, c, start, len, la, lb),
+    buffers: [a, b, out],
+    workgroups: grid(Math.ceil(n / WG)),
+  });
   return out;
 }
 

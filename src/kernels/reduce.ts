@@ -117,3 +117,35 @@ export function sumAll(enc: Encoder, x: Tensor, opts: SumAllOptions = {}): Tenso
 export function sumSquares(enc: Encoder, x: Tensor, opts: ReduceOptions = {}): Tensor {
   return sumAll(enc, x, { ...opts, squares: true });
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Sums split into chunks: a kernel writes one partial sum per chunk of frames (conv1d's and the depthwise
+// conv's weight gradients), then one sum_rows pass adds the partials up.
+
+/** Invocations a weight-gradient pass aims for before it splits the frame sum into chunks. */
+const TARGET_INVOCATIONS = 8192;
+/** Fewest frames a chunk of a weight-gradient sum covers. */
+const MIN_CHUNK_FRAMES = 32;
+
+/** Frames of a weight-gradient sum split into chunks (partials + sumChunks) when the outputs are few. */
+export function chunking(frames: number, outputs: number): { chunks: number; perChunk: number } {
+  const wanted = Math.max(1, Math.min(Math.ceil(frames / MIN_CHUNK_FRAMES), Math.ceil(TARGET_INVOCATIONS / Math.max(1, outputs))));
+  const perChunk = Math.max(1, Math.ceil(frames / wanted));
+  return { chunks: Math.max(1, Math.ceil(frames / perChunk)), perChunk };
+}
+
+/**
+ * out (n) = the sum over chunks of partials (chunks, n), or out += that sum: one sum_rows pass whose block
+ * is all the rows, so each output adds its chunks in order.
+ */
+export function sumChunks(enc: Encoder, partials: Tensor, chunks: number, n: number, out: Tensor, accumulate: boolean): void {
+  if (partials.size !== chunks * n || out.size !== n) {
+    throw new ShapeError(`sumChunks: partials ${partials.name}${shapeString(partials.shape)} and out ${out.name}${shapeString(out.shape)} should hold ${chunks}x${n} and ${n} values`);
+  }
+  enc.dispatch({
+    pipeline: enc.gpu.pipeline(shader, 'sum_rows', { ACCUMULATE: accumulate }),
+    params: params().u32(chunks, n, chunks, 0),
+    buffers: [partials, out],
+    workgroups: grid(Math.ceil(n / 256)),
+  });
+}

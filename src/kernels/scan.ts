@@ -5,7 +5,7 @@ import type { Encoder } from '../gpu/encoder.ts';
 import { grid } from '../gpu/encoder.ts';
 import { LabError, ShapeError } from '../gpu/errors.ts';
 import { params, type Params } from '../gpu/params.ts';
-import { shapeString, type Tensor } from '../gpu/tensor.ts';
+import { assertShape, shapeString, type Tensor } from '../gpu/tensor.ts';
 
 /** Largest d_state the kernels take (private arrays in the shader are this long). */
 export const SCAN_MAX_N = 64;
@@ -86,12 +86,6 @@ export interface ScanDims {
   n: number;
 }
 
-function same(t: Tensor, shape: number[], what: string): void {
-  if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
-    throw new ShapeError(`scan: ${what} ${t.name}${shapeString(t.shape)} should be ${shapeString(shape)}`);
-  }
-}
-
 /** Shape checks shared by every entry: throws ShapeError naming the tensor, its shape and the expectation. */
 export function scanDims(x: ScanInputs): ScanDims {
   if (x.u.shape.length !== 3) throw new ShapeError(`scan: u ${x.u.name}${shapeString(x.u.shape)} should be (b, l, d_inner)`);
@@ -100,13 +94,13 @@ export function scanDims(x: ScanInputs): ScanDims {
   if (x.aLog.shape.length !== 2) throw new ShapeError(`scan: A_log ${x.aLog.name}${shapeString(x.aLog.shape)} should be (d_inner=${d}, n)`);
   const n = x.aLog.shape[1];
   if (n < 1 || n > SCAN_MAX_N) throw new ShapeError(`scan: A_log ${x.aLog.name}${shapeString(x.aLog.shape)}: n=${n} must be 1..${SCAN_MAX_N}`);
-  same(x.aLog, [d, n], 'A_log');
-  same(x.dt, [b, l, d], 'dt');
-  same(x.dtBias, [d], 'dt_bias');
-  same(x.B, [b, l, n], 'B');
-  same(x.C, [b, l, n], 'C');
-  same(x.D, [d], 'D');
-  if (x.z) same(x.z, [b, l, d], 'z');
+  assertShape(x.aLog, [d, n], 'scan: A_log');
+  assertShape(x.dt, [b, l, d], 'scan: dt');
+  assertShape(x.dtBias, [d], 'scan: dt_bias');
+  assertShape(x.B, [b, l, n], 'scan: B');
+  assertShape(x.C, [b, l, n], 'scan: C');
+  assertShape(x.D, [d], 'scan: D');
+  if (x.z) assertShape(x.z, [b, l, d], 'scan: z');
   if (b > 65535) throw new ShapeError(`scan: u ${x.u.name}${shapeString(x.u.shape)}: batch over 65535`);
   return { b, l, d, n };
 }
@@ -133,7 +127,7 @@ function packedSize(s: ScanDims): number {
 /** Fill the packed buffer (dt_bias, D, A*log2 e, h0, B|C) that every other kernel reads; zero flag[0]. */
 function pack(enc: Encoder, x: ScanInputs, s: ScanDims, h0: Tensor | undefined, flag: Tensor): Tensor {
   const gpu = enc.gpu;
-  if (h0) same(h0, [s.b, s.d, s.n], 'h0');
+  if (h0) assertShape(h0, [s.b, s.d, s.n], 'scan: h0');
   const count = packedSize(s);
   const packed = gpu.tensor([count], 'f32', undefined, 'scan.packed');
   enc.dispatch({
@@ -229,7 +223,7 @@ export async function assertScanFinite(r: { nonFinite: Tensor<'u32'> }): Promise
 /** Floats of the backward's work buffer (layout in shaders/scan.wgsl). */
 function workSize(s: ScanDims, chunk: number): number {
   const groups = Math.ceil(s.d / WGB);
-  const scratch = chunk * s.n * s.b * groups * WGB;
+  const scratch = chunk * Math.ceil(s.n / 8) * 8 * s.b * groups * WGB;
   return scratch + s.b * s.l * 2 * s.n * groups + 2 * s.b * s.d * s.n + 2 * s.b * s.d;
 }
 
@@ -242,8 +236,8 @@ export function scanBackward(enc: Encoder, x: ScanInputs, saved: ScanSaved, dout
   const s = scanDims(x);
   const gpu = enc.gpu;
   const nchunks = chunking(s.l, saved.chunk);
-  same(dout, [s.b, s.l, s.d], 'dout');
-  same(saved.states, [s.b, s.d, nchunks, s.n], 'states');
+  assertShape(dout, [s.b, s.l, s.d], 'scan: dout');
+  assertShape(saved.states, [s.b, s.d, nchunks, s.n], 'scan: states');
   const groups = Math.ceil(s.d / WGB);
   const work = gpu.tensor([workSize(s, saved.chunk)], 'f32', undefined, 'scan.work');
   // The pack kernel zeroes a flag word: work[0] (scratch, written before it is read) takes it.
@@ -261,8 +255,10 @@ export function scanBackward(enc: Encoder, x: ScanInputs, saved: ScanSaved, dout
   // Without z, z and dz still need buffers, and not the same one (one is read, the other written).
   const noDz = dz ? undefined : gpu.tensor([1], 'f32', undefined, 'scan.noDz');
   if (noDz) enc.releaseAfter(noDz);
+  // n <= 24 (every preset): every per-state value in registers.
+  const nb = Math.ceil(s.n / 8) * 2;
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, 'scan_bwd', { HAS_Z: !!x.z }),
+    pipeline: nb <= 6 ? gpu.pipeline(shader, 'scan_bwd_fused', { HAS_Z: !!x.z, NB: nb }) : gpu.pipeline(shader, 'scan_bwd', { HAS_Z: !!x.z }),
     params: p,
     buffers: [x.u, x.dt, packed, x.z ?? gpu.empty, dout, saved.states, du, ddt, dz ?? noDz!, work],
     workgroups: [groups, s.b],

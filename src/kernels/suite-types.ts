@@ -1,24 +1,5 @@
 import type { Gpu } from '../gpu/device.ts';
 
-/** One correctness check of a kernel against its CPU twin on fresh random inputs. */
-export interface KernelCheck {
-  family: string;
-  /** e.g. "forward 7x33x257" or "backward dx". */
-  name: string;
-  tolerance: number;
-  run(gpu: Gpu, seed: number): Promise<number>; // max relative error
-}
-
-export interface CheckResult {
-  family: string;
-  name: string;
-  passed: boolean;
-  maxRelError: number;
-  tolerance: number;
-  seed: number;
-  error?: string;
-}
-
 /** One micro-benchmark: the work of one call, timed on the device. */
 export interface KernelBench {
   family: string;

@@ -4,6 +4,8 @@ import type { Gpu } from '../gpu/device.ts';
 import { TooLargeError } from '../gpu/errors.ts';
 import { timeKernels } from '../gpu/timing.ts';
 import { convBenches, convChecks } from './checks/conv.ts';
+import { depthwiseBenches, depthwiseChecks } from './checks/depthwise.ts';
+import { reduceBenches, reduceChecks } from './checks/reduce.ts';
 import { attentionBenches, attentionChecks } from './checks/attention.ts';
 import { copyBench, elementwiseBenches, elementwiseChecks } from './checks/elementwise.ts';
 import { matmulBenches, matmulChecks } from './checks/matmul.ts';
@@ -14,37 +16,12 @@ import { kmeansBenches, kmeansChecks } from './checks/kmeans.ts';
 import { scanBenches, scanChecks, scanRoofline, type RooflineRow } from './checks/scan.ts';
 import { layoutBenches, layoutChecks } from './checks/layout.ts';
 import { headsBenches, headsChecks } from './checks/heads.ts';
-import { freshSeed } from './random.ts';
-import type { BenchResult, CheckResult, KernelBench, KernelCheck } from './suite-types.ts';
+import type { Check, RunHooks } from './check.ts';
+import type { BenchResult, KernelBench } from './suite-types.ts';
 
-export const kernelChecks: KernelCheck[] = [...matmulChecks, ...elementwiseChecks, ...convChecks, ...normChecks, ...attentionChecks, ...lossChecks, ...optimChecks, ...kmeansChecks, ...scanChecks, ...layoutChecks, ...headsChecks];
+export const kernelChecks: Check[] = [...matmulChecks, ...elementwiseChecks, ...reduceChecks, ...convChecks, ...depthwiseChecks, ...normChecks, ...attentionChecks, ...lossChecks, ...optimChecks, ...kmeansChecks, ...scanChecks, ...layoutChecks, ...headsChecks];
 
-export const kernelBenches: KernelBench[] = [...matmulBenches, ...elementwiseBenches, ...convBenches, ...normBenches, ...attentionBenches, ...lossBenches, ...optimBenches, ...kmeansBenches, ...scanBenches, ...layoutBenches, ...headsBenches];
-
-export interface RunHooks {
-  signal?: AbortSignal;
-  onProgress?: (done: number, total: number, label: string) => void;
-}
-
-export async function runCheck(gpu: Gpu, check: KernelCheck, seed = freshSeed()): Promise<CheckResult> {
-  const base = { family: check.family, name: check.name, tolerance: check.tolerance, seed };
-  try {
-    const err = await check.run(gpu, seed);
-    return { ...base, passed: err <= check.tolerance, maxRelError: err };
-  } catch (e) {
-    return { ...base, passed: false, maxRelError: Infinity, error: (e as Error).message };
-  }
-}
-
-export async function runChecks(gpu: Gpu, checks: KernelCheck[] = kernelChecks, hooks: RunHooks = {}): Promise<CheckResult[]> {
-  const out: CheckResult[] = [];
-  for (const c of checks) {
-    hooks.signal?.throwIfAborted();
-    hooks.onProgress?.(out.length, checks.length, `${c.family}: ${c.name}`);
-    out.push(await runCheck(gpu, c));
-  }
-  return out;
-}
+export const kernelBenches: KernelBench[] = [...matmulBenches, ...elementwiseBenches, ...reduceBenches, ...convBenches, ...depthwiseBenches, ...normBenches, ...attentionBenches, ...lossBenches, ...optimBenches, ...kmeansBenches, ...scanBenches, ...layoutBenches, ...headsBenches];
 
 export async function runBench(gpu: Gpu, bench: KernelBench, reps = 5): Promise<BenchResult> {
   // A case that needs a buffer larger than the device allows is a result (out of memory), not a failure.

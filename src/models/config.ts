@@ -1,5 +1,7 @@
 // Model configurations: the paper's six encoder kinds at three sizes. Names follow the glossary
 // (d_model, d_inner = expand * d_model, n = d_state, dt_rank, d_conv, h).
+import type { ExtractorDims } from '../nn/feature-extractor.ts';
+import type { PositionalConvDims } from '../nn/positional-conv.ts';
 
 export const ENCODER_KINDS = ['mamba', 'extbimamba', 'innbimamba', 'mamba-mlp', 'transformer', 'causal-transformer'] as const;
 export type EncoderKind = (typeof ENCODER_KINDS)[number];
@@ -7,22 +9,10 @@ export type EncoderKind = (typeof ENCODER_KINDS)[number];
 export const SIZES = ['tiny', 'small', 'base'] as const;
 export type Size = (typeof SIZES)[number];
 
-/** One conv layer of the feature extractor: channels out, kernel, stride. */
-export type ConvLayer = readonly [channels: number, kernel: number, stride: number];
-
-export interface ExtractorConfig {
-  layers: readonly ConvLayer[];
-  /**
-   * 'group': GroupNorm over the whole utterance after the first conv (the paper's, HuBERT's);
-   * 'layer': a per-frame LayerNorm over channels instead, so the front is causal and streams exactly.
-   */
-  norm: 'group' | 'layer';
-}
-
 export interface ModelConfig {
   kind: EncoderKind;
   size: Size;
-  extractor: ExtractorConfig;
+  extractor: ExtractorDims;
   d_model: number;
   n_layers: number;
   /** Feed-forward width after each mixer; 0 for none (Mamba, ExtBiMamba, InnBiMamba). */
@@ -35,7 +25,7 @@ export interface ModelConfig {
   expand: number;
   dt_rank: number;
   /** Convolutional positional embedding: kernel, groups, 'same' (the paper's, ~1.28 s look-ahead) or 'causal'. */
-  pos_conv: { kernel: number; groups: number; padding: 'same' | 'causal' };
+  pos_conv: Omit<PositionalConvDims, 'd_model'>;
   /** Masked-prediction head: projection width and number of k-means targets K. */
   final_dim: number;
   targets: number;

@@ -9,14 +9,14 @@
 import type { Gpu } from '../gpu/device.ts';
 import { LabError, ShapeError, TooLargeError } from '../gpu/errors.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
-import { framesConcat } from '../kernels/conv.ts';
+import { framesConcat } from '../kernels/layout.ts';
 import { accumulate, add } from '../kernels/elementwise.ts';
 import { maskFrames } from '../kernels/heads.ts';
 import { matmul } from '../kernels/matmul.ts';
 import type { ScanForm } from '../kernels/scan.ts';
 import { ExtBiMamba, InnBiMamba } from '../nn/bimamba.ts';
 import { EncoderLayer } from '../nn/encoder-layer.ts';
-import { FeatureExtractor } from '../nn/feature-extractor.ts';
+import { FeatureExtractor, type ExtractorDims } from '../nn/feature-extractor.ts';
 import { Linear } from '../nn/linear.ts';
 import { MambaMixer } from '../nn/mamba.ts';
 import type { Mixer } from '../nn/mixer.ts';
@@ -24,7 +24,7 @@ import { Parameter, ParameterSet, Saved, type Pass } from '../nn/module.ts';
 import { LayerNorm } from '../nn/norms.ts';
 import { PositionalConv } from '../nn/positional-conv.ts';
 import { SelfAttention, type AttentionForm } from '../nn/self-attention.ts';
-import { framesFor, type ExtractorConfig, type ModelConfig } from './config.ts';
+import { framesFor, isMamba, type ModelConfig } from './config.ts';
 import { CtcHead, MaskedPredictionHead } from './heads.ts';
 import { initialValues } from './init.ts';
 import { parameterSpecs, type ParameterOptions } from './parameters.ts';
@@ -110,8 +110,9 @@ export class HubertModel {
     this.extractor = new FeatureExtractor(params, c.extractor);
     this.featureNorm = new LayerNorm(params, 'layer_norm', this.extractor.channels);
     this.postExtractProj = new Linear(params, 'post_extract_proj', this.extractor.channels, c.d_model);
-    this.posConv = new PositionalConv(params, c);
-    this.layers = Array.from({ length: c.n_layers }, (_, i) => new EncoderLayer(params, c, i, mixerFor(params, c, i, options)));
+    this.posConv = new PositionalConv(params, { d_model: c.d_model, ...c.pos_conv });
+    const layer = { d_model: c.d_model, ffn: c.ffn, mixerNorm: isMamba(c.kind) ? 'norm' : 'self_attn_layer_norm' } as const;
+    this.layers = Array.from({ length: c.n_layers }, (_, i) => new EncoderLayer(params, layer, i, mixerFor(params, c, i, options)));
     if (this.heads.pretrainHead) {
       this.maskEmb = params.get('mask_emb', [c.d_model]);
       this.maskedHead = new MaskedPredictionHead(params, c);
@@ -234,7 +235,7 @@ export class HubertModel {
 }
 
 /** The largest tensor the extractor makes for audio (b, samples): bytes and a description. */
-function largestIntermediate(config: ExtractorConfig, b: number, samples: number): { bytes: number; what: string } {
+function largestIntermediate(config: ExtractorDims, b: number, samples: number): { bytes: number; what: string } {
   let l = samples;
   let worst = { bytes: 0, what: '' };
   config.layers.forEach(([c, k, s], i) => {
@@ -274,13 +275,13 @@ function extractFeatures(pass: Pass, extractor: FeatureExtractor, audio: Tensor,
   const limit = gpu.maxBindingBytes;
   if (audio.shape.length !== 2) throw new ShapeError(`feature_extractor: audio ${audio.name}${shapeString(audio.shape)} must be (b, samples)`);
   const [b, samples] = audio.shape;
-  const worst = largestIntermediate(extractor.config, b, samples);
+  const worst = largestIntermediate(extractor.dims, b, samples);
   if (segment === undefined && worst.bytes <= limit) return extractor.forward(pass, audio);
-  if (extractor.config.norm === 'group') {
+  if (extractor.dims.norm === 'group') {
     if (worst.bytes <= limit) return extractor.forward(pass, audio);
     throw new TooLargeError(`${worst.what} (the group-norm extractor normalises over the whole utterance, so it cannot run in segments)`, worst.bytes, limit, 'maxStorageBufferBindingSize');
   }
-  const [c0, , s0] = extractor.config.layers[0];
+  const [c0, , s0] = extractor.dims.layers[0];
   // By default a quarter of the limit for the first layer's output, so that the segment's other tensors fit beside it.
   const fit = Math.floor(limit / 4 / (b * c0 * 4)) * s0;
   const step = Math.max(1, Math.floor(segment ?? fit));

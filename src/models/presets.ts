@@ -1,4 +1,5 @@
-import { ENCODER_KINDS, isCausal, SIZES, type ConvLayer, type EncoderKind, type ModelConfig, type Size } from './config.ts';
+import type { ConvLayer } from '../nn/feature-extractor.ts';
+import { ENCODER_KINDS, isCausal, SIZES, type EncoderKind, type ModelConfig, type Size } from './config.ts';
 
 /** HuBERT's extractor: [(512,10,5)] + [(512,3,2)]*4 + [(512,2,2)]*2. */
 function hubertExtractor(channels: number): ConvLayer[] {

@@ -1,5 +1,5 @@
 // One encoder block, post-LN as in fairseq's TransformerEncoderLayer with layer_norm_first = False and the
-// paper's Mamba blocks: x = LN(x + Mixer(x)), then, when config.ffn > 0, x = LN(x + FFN(x)). No dropout: the
+// paper's Mamba blocks: x = LN(x + Mixer(x)), then, when dims.ffn > 0, x = LN(x + FFN(x)). No dropout: the
 // lab trains without it, so Dropout(Mixer(x)) of the paper's code is the identity here. Each residual add is
 // fused into its norm (residualLayerNorm). Norm names: `encoder.layers.{i}.self_attn_layer_norm` (Transformer
 // kinds) or `.norm` (Mamba kinds), and `.final_layer_norm` after the FFN (`.fc1`, `.fc2`).
@@ -7,11 +7,19 @@ import type { Gpu } from '../gpu/device.ts';
 import { LabError, ShapeError } from '../gpu/errors.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { accumulate } from '../kernels/elementwise.ts';
-import { isMamba, type ModelConfig } from '../models/config.ts';
 import { FeedForward } from './feed-forward.ts';
 import type { Mixer, MixerState } from './mixer.ts';
 import { Saved, type ParameterSet, type Pass } from './module.ts';
 import { LayerNorm } from './norms.ts';
+
+/** An encoder block's sizes, and the name its first norm has in the checkpoint schema. */
+export interface EncoderLayerDims {
+  d_model: number;
+  /** Feed-forward width after the mixer; 0 for none. */
+  ffn: number;
+  /** The norm after the mixer: `self_attn_layer_norm` (fairseq's Transformer layers) or `norm` (mamba_ssm's blocks). */
+  mixerNorm: 'self_attn_layer_norm' | 'norm';
+}
 
 export class EncoderLayer<S extends MixerState = MixerState> {
   readonly prefix: string;
@@ -22,22 +30,22 @@ export class EncoderLayer<S extends MixerState = MixerState> {
 
   constructor(
     params: ParameterSet,
-    readonly config: Pick<ModelConfig, 'kind' | 'd_model' | 'ffn'>,
+    readonly dims: EncoderLayerDims,
     readonly index: number,
     readonly mixer: Mixer<S>,
   ) {
     this.prefix = `encoder.layers.${index}`;
-    const d = config.d_model;
-    this.mixerNorm = new LayerNorm(params, `${this.prefix}.${isMamba(config.kind) ? 'norm' : 'self_attn_layer_norm'}`, d);
-    if (config.ffn > 0) {
-      this.ffn = new FeedForward(params, this.prefix, d, config.ffn);
+    const d = dims.d_model;
+    this.mixerNorm = new LayerNorm(params, `${this.prefix}.${dims.mixerNorm}`, d);
+    if (dims.ffn > 0) {
+      this.ffn = new FeedForward(params, this.prefix, d, dims.ffn);
       this.finalNorm = new LayerNorm(params, `${this.prefix}.final_layer_norm`, d);
     }
   }
 
   private check(x: Tensor): void {
-    if (x.shape.length !== 3 || x.shape[2] !== this.config.d_model) {
-      throw new ShapeError(`${this.prefix}: input ${x.name}${shapeString(x.shape)} must be (b, l, ${this.config.d_model})`);
+    if (x.shape.length !== 3 || x.shape[2] !== this.dims.d_model) {
+      throw new ShapeError(`${this.prefix}: input ${x.name}${shapeString(x.shape)} must be (b, l, ${this.dims.d_model})`);
     }
   }
 

@@ -1,5 +1,5 @@
 // HuBERT's convolutional feature extractor: raw audio (b, samples) -> frames (b, l, c). Each layer is a conv1d
-// without bias ('valid', config.extractor.layers[i] = (c, k, stride)) then GELU; after the FIRST conv a norm:
+// without bias ('valid', dims.layers[i] = (c, k, stride)) then GELU; after the FIRST conv a norm:
 // 'group' = GroupNorm(c groups, c) over the whole utterance (the paper's, not causal), 'layer' = a per-frame
 // LayerNorm over channels (a causal front that streams exactly). Parameters
 // `feature_extractor.conv_layers.{i}.0.weight` (c, c_in, k) and `feature_extractor.conv_layers.0.2.{weight,bias}`.
@@ -7,10 +7,21 @@ import type { Gpu } from '../gpu/device.ts';
 import { LabError, ShapeError } from '../gpu/errors.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { unary, unaryBackward } from '../kernels/elementwise.ts';
-import type { ExtractorConfig } from '../models/config.ts';
 import { Conv1d, type Conv1dState } from './conv1d.ts';
 import { Saved, type ParameterSet, type Pass } from './module.ts';
 import { GroupNorm, LayerNorm } from './norms.ts';
+
+/** One conv layer of the feature extractor: channels out, kernel, stride. */
+export type ConvLayer = readonly [channels: number, kernel: number, stride: number];
+
+export interface ExtractorDims {
+  layers: readonly ConvLayer[];
+  /**
+   * 'group': GroupNorm over the whole utterance after the first conv (the paper's, HuBERT's);
+   * 'layer': a per-frame LayerNorm over channels instead, so the front is causal and streams exactly.
+   */
+  norm: 'group' | 'layer';
+}
 
 /** The streaming state: each conv layer's carried input tail. */
 export class FeatureExtractorState {
@@ -31,18 +42,18 @@ export class FeatureExtractor {
 
   constructor(
     params: ParameterSet,
-    readonly config: ExtractorConfig,
+    readonly dims: ExtractorDims,
   ) {
-    if (config.layers.length < 1) throw new ShapeError('feature_extractor: needs at least one conv layer');
+    if (dims.layers.length < 1) throw new ShapeError('feature_extractor: needs at least one conv layer');
     let cIn = 1;
-    this.convs = config.layers.map(([c, k, stride], i) => {
+    this.convs = dims.layers.map(([c, k, stride], i) => {
       const conv = new Conv1d(params, `feature_extractor.conv_layers.${i}.0`, { cIn, cOut: c, k, stride, bias: false });
       cIn = c;
       return conv;
     });
-    const c0 = config.layers[0][0];
+    const c0 = dims.layers[0][0];
     const normName = 'feature_extractor.conv_layers.0.2';
-    this.norm = config.norm === 'group' ? new GroupNorm(params, normName, c0, c0) : new LayerNorm(params, normName, c0);
+    this.norm = dims.norm === 'group' ? new GroupNorm(params, normName, c0, c0) : new LayerNorm(params, normName, c0);
     this.channels = cIn;
   }
 
@@ -52,7 +63,7 @@ export class FeatureExtractor {
     return audio.view([audio.shape[0], audio.shape[1], 1]);
   }
 
-  /** audio (b, samples) -> (b, l, channels), l = framesFor(config, samples). */
+  /** audio (b, samples) -> (b, l, channels), l: floor((l_in - k) / stride) + 1 per layer. */
   forward(pass: Pass, audio: Tensor): Tensor {
     const { enc, train } = pass;
     const saved: Record<string, Tensor> = {};

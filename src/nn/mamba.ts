@@ -7,7 +7,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import { LabError, ShapeError } from '../gpu/errors.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
-import { depthwiseConv, depthwiseConvBackward, depthwiseConvState, depthwiseConvStep } from '../kernels/conv.ts';
+import { depthwiseConv, depthwiseConvBackward, depthwiseConvState, depthwiseConvStep } from '../kernels/depthwise.ts';
 import { accumulate } from '../kernels/elementwise.ts';
 import { channelConcat, channelSlice } from '../kernels/layout.ts';
 import { SCAN_DEFAULT_CHUNK, scanBackward, scanForward, scanStep, type ScanForm, type ScanInputs } from '../kernels/scan.ts';

@@ -4,6 +4,7 @@ import type { Encoder } from '../gpu/encoder.ts';
 import type { Gpu } from '../gpu/device.ts';
 import { LabError } from '../gpu/errors.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
+import { fill } from '../kernels/elementwise.ts';
 
 /** A trainable tensor with its gradient (allocated at the first backward, zeroed by `zeroGrads`). */
 export class Parameter {
@@ -47,6 +48,14 @@ export class ParameterSet {
 
   all(): Parameter[] {
     return [...this.byName.values()];
+  }
+
+  /**
+   * Zero every allocated gradient, recorded into `enc` so that it runs in order with the encoder's other work
+   * (after an optimizer step that reads them, before the next backward that accumulates into them).
+   */
+  zeroGrads(enc: Encoder): void {
+    for (const p of this.all()) if (p.grad) fill(enc, p.grad, 0);
   }
 
   get count(): number {

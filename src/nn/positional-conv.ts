@@ -1,16 +1,22 @@
 // HuBERT's convolutional positional embedding with the encoder's input norm that follows it:
 // y = LN(x + GELU(conv(x))) (fairseq's TransformerEncoder with layer_norm_first = False: pos_conv, the
-// residual add, then encoder.layer_norm). conv: d_model -> d_model, kernel config.pos_conv.kernel, groups
-// config.pos_conv.groups, bias, padding 'same' (the paper's, about 1.28 s of look-ahead at base size) or
-// 'causal' (streams exactly). Parameters `encoder.pos_conv.0.{weight,bias}`, `encoder.layer_norm.{weight,bias}`.
+// residual add, then encoder.layer_norm). conv: d_model -> d_model with bias, its kernel, groups and padding
+// from PositionalConvDims. Parameters `encoder.pos_conv.0.{weight,bias}`, `encoder.layer_norm.{weight,bias}`.
 import type { Gpu } from '../gpu/device.ts';
 import { LabError } from '../gpu/errors.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { accumulate, unary, unaryBackward } from '../kernels/elementwise.ts';
-import type { ModelConfig } from '../models/config.ts';
 import { Conv1d, type Conv1dState } from './conv1d.ts';
 import { Saved, type ParameterSet, type Pass } from './module.ts';
 import { LayerNorm } from './norms.ts';
+
+export interface PositionalConvDims {
+  d_model: number;
+  kernel: number;
+  groups: number;
+  /** 'same': the paper's, about 1.28 s of look-ahead at base size; 'causal': streams exactly. */
+  padding: 'same' | 'causal';
+}
 
 export class PositionalConv {
   readonly conv: Conv1d;
@@ -19,16 +25,10 @@ export class PositionalConv {
 
   constructor(
     params: ParameterSet,
-    readonly config: Pick<ModelConfig, 'd_model' | 'pos_conv'>,
+    readonly dims: PositionalConvDims,
   ) {
-    const { d_model, pos_conv } = config;
-    this.conv = new Conv1d(params, 'encoder.pos_conv.0', {
-      cIn: d_model,
-      cOut: d_model,
-      k: pos_conv.kernel,
-      groups: pos_conv.groups,
-      padding: pos_conv.padding,
-    });
+    const { d_model, kernel, groups, padding } = dims;
+    this.conv = new Conv1d(params, 'encoder.pos_conv.0', { cIn: d_model, cOut: d_model, k: kernel, groups, padding });
     this.norm = new LayerNorm(params, 'encoder.layer_norm', d_model);
   }
 
@@ -56,8 +56,8 @@ export class PositionalConv {
 
   /** An empty stream for `batch` sequences ('causal' padding only). */
   startState(gpu: Gpu, batch: number): Conv1dState {
-    if (this.config.pos_conv.padding !== 'causal') {
-      throw new LabError('bad-input', `encoder.pos_conv: padding '${this.config.pos_conv.padding}' looks ahead and cannot stream; use 'causal'`);
+    if (this.dims.padding !== 'causal') {
+      throw new LabError('bad-input', `encoder.pos_conv: padding '${this.dims.padding}' looks ahead and cannot stream; use 'causal'`);
     }
     return this.conv.startState(gpu, batch);
   }

@@ -16,7 +16,7 @@ import {
   KvCache,
   TILED_MAX_DH,
 } from '../kernels/attention.ts';
-import { framesConcat } from '../kernels/conv.ts';
+import { framesConcat } from '../kernels/layout.ts';
 import { accumulate } from '../kernels/elementwise.ts';
 import { Linear } from './linear.ts';
 import type { Mixer, MixerState } from './mixer.ts';

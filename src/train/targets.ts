@@ -62,6 +62,23 @@ function fitFrames(x: Float32Array, have: number, D: number, want: number): Floa
   return out;
 }
 
+/** Each entry's frame features in turn (entries that fail to decode are skipped), with progress and cancel. */
+async function* utteranceFeatures(
+  gpu: Gpu,
+  corpus: TrainingCorpus,
+  entries: readonly ManifestEntry[],
+  source: FeatureSource,
+  o: WorkflowOptions & { framesOf: (samples: number) => number },
+  label: string,
+): AsyncGenerator<{ e: ManifestEntry; f: { data: Float32Array; D: number } }> {
+  for (const [i, e] of entries.entries()) {
+    throwIfAborted(o.signal);
+    o.onProgress?.(i, entries.length, `${label} ${e.id}`);
+    const samples = await corpus.audio(e);
+    if (samples) yield { e, f: await frameFeatures(gpu, source, samples, o.framesOf(samples.length)) };
+  }
+}
+
 export interface FitOptions extends WorkflowOptions {
   K: number;
   seed: number;
@@ -81,12 +98,7 @@ export async function fitCodebook(gpu: Gpu, corpus: TrainingCorpus, entries: rea
   const rand = rng(hash32(o.seed, 'kmeans-sample'));
   const rows: Float32Array[] = [];
   let D = 0;
-  for (const [i, e] of entries.entries()) {
-    throwIfAborted(o.signal);
-    o.onProgress?.(i, entries.length, `features ${e.id}`);
-    const samples = await corpus.audio(e);
-    if (!samples) continue;
-    const f = await frameFeatures(gpu, source, samples, o.framesOf(samples.length));
+  for await (const { f } of utteranceFeatures(gpu, corpus, entries, source, o, 'features')) {
     D = f.D;
     for (let t = 0; t * D < f.data.length; t++) if (rand() < keep) rows.push(f.data.slice(t * D, (t + 1) * D));
   }
@@ -152,14 +164,7 @@ export async function labelCorpus(
   o: WorkflowOptions & { framesOf: (samples: number) => number },
 ): Promise<Map<string, Uint16Array>> {
   const out = new Map<string, Uint16Array>();
-  for (const [i, e] of entries.entries()) {
-    throwIfAborted(o.signal);
-    o.onProgress?.(i, entries.length, `targets ${e.id}`);
-    const samples = await corpus.audio(e);
-    if (!samples) continue;
-    const f = await frameFeatures(gpu, source, samples, o.framesOf(samples.length));
-    out.set(e.id, await assignFrames(gpu, book, f.data));
-  }
+  for await (const { e, f } of utteranceFeatures(gpu, corpus, entries, source, o, 'targets')) out.set(e.id, await assignFrames(gpu, book, f.data));
   return out;
 }
 

@@ -3,27 +3,12 @@ import * as Comlink from 'comlink';
 import { runSweep } from '../bench/sweep.ts';
 import type { SweepOptions, SweepRow } from '../bench/sweep-types.ts';
 import { workerGpu } from './gpu.ts';
-import { toFailure, type Outcome, type Progress } from './outcome.ts';
-
-let running: AbortController | undefined;
+import { cancelJob, job, type Progress } from './job.ts';
 
 const api = {
-  async sweep(options: SweepOptions, onRow: (row: SweepRow) => void, onProgress: Progress): Promise<Outcome<SweepRow[]>> {
-    running?.abort();
-    const ctrl = new AbortController();
-    running = ctrl;
-    try {
-      return { ok: true, value: await runSweep(await workerGpu(), options, { signal: ctrl.signal, onRow, onProgress }) };
-    } catch (e) {
-      if (ctrl.signal.aborted) return { ok: false, error: { code: 'internal', message: 'Cancelled.' } };
-      return toFailure(e);
-    } finally {
-      if (running === ctrl) running = undefined;
-    }
-  },
-  cancel(): void {
-    running?.abort();
-  },
+  sweep: (options: SweepOptions, onRow: (row: SweepRow) => void, onProgress: Progress) =>
+    job(async (hooks) => runSweep(await workerGpu(), options, { ...hooks, onRow }), onProgress),
+  cancel: cancelJob,
 };
 
 export type BenchApi = typeof api;

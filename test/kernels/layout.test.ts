@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkConcat,
+  checkFramesConcat,
   checkReverse,
   checkSlice,
   checkSliceBackward,
   LAYOUT_ACCUMULATE_TOLERANCE,
   LAYOUT_EXACT,
+  type FramesConcatCase,
 } from '../../src/kernels/checks/layout.ts';
-import { channelConcat, channelSlice, channelSliceBackward, reverseFrames } from '../../src/kernels/layout.ts';
-import { channelSliceBackwardRef, channelSliceRef, reverseFramesRef } from '../../src/kernels/reference/layout.ts';
+import { channelConcat, channelSlice, channelSliceBackward, framesConcat, reverseFrames } from '../../src/kernels/layout.ts';
+import { channelSliceBackwardRef, channelSliceRef, framesConcatRef, reverseFramesRef } from '../../src/kernels/reference/layout.ts';
 import { freshSeed, randomNormal, seeded } from '../../src/kernels/random.ts';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { testGpu } from '../gpu.ts';
@@ -53,6 +55,37 @@ describe('layout kernels against their CPU twins', () => {
       expect(await checkReverse(gpu, b, l, c, true, seed), `lengths, seed ${seed}`).toBeLessThanOrEqual(LAYOUT_EXACT);
     });
   }
+
+  const concats: FramesConcatCase[] = [
+    { b: 1, la: 1, lb: 1, c: 1, start: 0, len: 2 },
+    { b: 2, la: 3, lb: 5, c: 7, start: 0, len: 8 },
+    { b: 2, la: 3, lb: 5, c: 7, start: 2, len: 4 }, // a window across both parts
+    { b: 3, la: 9, lb: 4, c: 5, start: 1, len: 6 }, // inside a only
+    { b: 3, la: 9, lb: 4, c: 5, start: 10, len: 3 }, // inside b only
+    { b: 1, la: 0, lb: 300, c: 33, start: 0, len: 300 }, // an empty first part (the KV cache's first chunk)
+    { b: 2, la: 40, lb: 0, c: 3, start: 37, len: 3 }, // an empty second part
+    { b: 2, la: 3, lb: 2, c: 4, start: 5, len: 0 }, // nothing at all
+    { b: 1, la: 2000, lb: 20, c: 65, start: 0, len: 2020 },
+  ];
+  for (const k of concats) {
+    it(`framesConcat [${k.b}, ${k.la}, ${k.c}] + [${k.b}, ${k.lb}, ${k.c}] frames ${k.start}..${k.start + k.len}`, async () => {
+      const gpu = await testGpu();
+      const seed = freshSeed();
+      expect(await checkFramesConcat(gpu, k, seed), `seed ${seed}`).toBeLessThanOrEqual(LAYOUT_EXACT);
+    });
+  }
+
+  it('framesConcat glues the frames of each utterance along time', async () => {
+    const gpu = await testGpu();
+    // b = 2, c = 1: a has 2 frames per utterance, b 1.
+    const a = gpu.tensor([2, 2, 1], 'f32', [1, 2, 11, 12], 'a');
+    const b = gpu.tensor([2, 1, 1], 'f32', [3, 13], 'b');
+    const y = gpu.run((enc) => framesConcat(enc, a, b, 1, 2));
+    expect(y.shape).toEqual([2, 2, 1]);
+    expect([...(await y.read())]).toEqual([2, 3, 12, 13]);
+    expect([...framesConcatRef([1, 2, 11, 12], [3, 13], 2, 2, 1, 1, 1, 2)]).toEqual([2, 3, 12, 13]);
+    [a, b, y].forEach((t) => t.release());
+  });
 
   it('reverseFrames keeps padded frames at the end and is its own inverse', async () => {
     const gpu = await testGpu();
@@ -114,6 +147,9 @@ describe('layout kernels reject bad input', () => {
     expect(() => reverseFrames(enc, x, lengths)).toThrow(/lengths lengths\[3\]:i32 must be \(b=2\) integers for xz\[2, 3, 8\]/);
     expect(() => reverseFrames(enc, x, fLengths)).toThrow(/lengths\[2\]:f32 must be \(b=2\) integers/);
     expect(() => reverseFrames(enc, x, undefined, x)).toThrow(/no in-place reversal/);
+    expect(() => framesConcat(enc, x, small, 0, 1)).toThrow(/framesConcat: xz\[2, 3, 8\] and dz\[2, 3, 4\] must both be \(b, frames, channels\)/);
+    expect(() => framesConcat(enc, x, flat, 0, 1)).toThrow(ShapeError);
+    expect(() => framesConcat(enc, small, small, 4, 3)).toThrow(/frames 4\.\.7 lie outside \[dz\[2, 3, 4\], dz\[2, 3, 4\]\] \(6 frames\)/);
     expect(enc.length).toBe(0);
     [x, small, flat, lengths, fLengths].forEach((t) => t.release());
   });

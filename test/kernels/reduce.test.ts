@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSumAll, checkSumRows, REDUCE_TOLERANCE } from '../../src/kernels/checks/elementwise.ts';
+import { checkSumAll, checkSumChunks, checkSumRows, REDUCE_TOLERANCE } from '../../src/kernels/checks/reduce.ts';
 import { freshSeed, randomNormal, seeded } from '../../src/kernels/random.ts';
 import { sumAll, sumRows, sumSquares } from '../../src/kernels/reduce.ts';
 import {
@@ -34,6 +34,16 @@ describe('reductions against their CPU twins (error relative to the sum of magni
           expect(await checkSumAll(gpu, n, squares, seed, variant), `seed ${seed}`).toBeLessThan(REDUCE_TOLERANCE);
         });
       }
+
+  // The reduce of chunked weight-gradient partials: one pass over all the chunks, written or added.
+  for (const [chunks, n] of [[1, 1], [2, 7], [37, 1001], [300, 9], [8192, 3]])
+    for (const accumulate of [false, true]) {
+      it(`sumChunks ${chunks}x${n}${accumulate ? ' accumulate' : ''}`, async () => {
+        const gpu = await testGpu();
+        const seed = freshSeed();
+        expect(await checkSumChunks(gpu, chunks, n, accumulate, seed), `seed ${seed}`).toBeLessThan(REDUCE_TOLERANCE);
+      });
+    }
 
   it('is deterministic: the same input gives the same bits', async () => {
     const gpu = await testGpu();

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LabError, ShapeError, TooLargeError } from '../../src/gpu/errors.ts';
+import { releaseAll } from '../../src/gpu/tensor.ts';
 import {
   describeScan,
   randomScanData,
-  releaseAll,
   scanBackwardErrors,
   scanForwardErrors,
   scanStreamErrors,

@@ -4,7 +4,7 @@ import { LabError, ShapeError } from '../../src/gpu/errors.ts';
 import type { Tensor } from '../../src/gpu/tensor.ts';
 import { maxRelError } from '../../src/kernels/compare.ts';
 import { freshSeed, randomNormal, randomUniform, seeded } from '../../src/kernels/random.ts';
-import { depthwiseConvRef } from '../../src/kernels/reference/conv.ts';
+import { depthwiseConvRef } from '../../src/kernels/reference/depthwise.ts';
 import { channelSliceRef, reverseFramesRef } from '../../src/kernels/reference/layout.ts';
 import { matmulRef } from '../../src/kernels/reference/matmul.ts';
 import { scanForwardRef } from '../../src/kernels/reference/scan.ts';

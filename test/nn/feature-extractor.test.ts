@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { FeatureExtractor } from '../../src/nn/feature-extractor.ts';
-import type { Gpu } from '../../src/gpu/device.ts';
-import { gradCheck, type GradCheckResult, type GradCheckSubject } from '../../src/nn/gradcheck.ts';
+import { FeatureExtractor, type ExtractorDims } from '../../src/nn/feature-extractor.ts';
+import { GRAD_TOLERANCE, gradErrors } from '../../src/nn/gradcheck.ts';
 import { Parameter, ParameterSet } from '../../src/nn/module.ts';
 import { LabError, ShapeError } from '../../src/gpu/errors.ts';
-import { framesFor, type ExtractorConfig, type ModelConfig } from '../../src/models/config.ts';
+import { framesFor, type ModelConfig } from '../../src/models/config.ts';
 import { freshSeed, randomNormal, seeded } from '../../src/kernels/random.ts';
 import { conv1dRef } from '../../src/kernels/reference/conv.ts';
 import { unaryRef } from '../../src/kernels/reference/elementwise.ts';
@@ -15,24 +14,13 @@ import { testGpu } from '../gpu.ts';
 /** Against the float64 CPU twin: float32 rounding through several kernels, relative to a floor of 1e-3 of the largest value. */
 const FORWARD_BOUND = 5e-4;
 
-/**
- * gradCheck at two steps with the same directions: its truncation error grows as h^2 (the norms' curvature), its
- * float32 rounding error as 1/h (large when <grad, v> is small by chance). A correct backward agrees within 1%
- * at one of them, a wrong one at neither; keep the closer result per tensor.
- */
-async function checkGradients(gpu: Gpu, subject: GradCheckSubject, seed: number): Promise<GradCheckResult[]> {
-  const coarse = await gradCheck(gpu, subject, seed, 1e-2);
-  const fine = await gradCheck(gpu, subject, seed, 2e-3);
-  return coarse.map((c, i) => (c.relError <= fine[i].relError ? c : fine[i]));
-}
-
-const LAYERS: ExtractorConfig['layers'] = [
+const LAYERS: ExtractorDims['layers'] = [
   [4, 6, 3],
   [5, 3, 2],
   [5, 2, 2],
 ];
 
-async function setup(norm: ExtractorConfig['norm'], seed: number) {
+async function setup(norm: ExtractorDims['norm'], seed: number) {
   const gpu = await testGpu();
   const rand = seeded(seed);
   const params = new ParameterSet();
@@ -56,7 +44,7 @@ async function setup(norm: ExtractorConfig['norm'], seed: number) {
 }
 
 /** The extractor on the CPU: (b, samples) -> (b, l, c). */
-function reference(values: Map<string, Float32Array>, norm: ExtractorConfig['norm'], audio: Float32Array, b: number, samples: number): Float64Array {
+function reference(values: Map<string, Float32Array>, norm: ExtractorDims['norm'], audio: Float32Array, b: number, samples: number): Float64Array {
   let x: ArrayLike<number> = audio;
   let l = samples;
   let cIn = 1;
@@ -99,7 +87,7 @@ describe('FeatureExtractor', () => {
     for (const norm of ['group', 'layer'] as const) {
       const { gpu, params, audio, fe } = await setup(norm, seed);
       const a = audio(2, 47);
-      const results = await checkGradients(
+      const results = await gradErrors(
         gpu,
         {
           params,
@@ -114,7 +102,7 @@ describe('FeatureExtractor', () => {
       );
       const checked = results.filter((q) => !q.tensor.startsWith('input'));
       expect(checked.length).toBe(5);
-      for (const q of checked) expect(q.relError, `${norm} ${q.tensor} seed ${seed}: ${q.analytic} vs ${q.numeric}`).toBeLessThan(1e-2);
+      for (const q of checked) expect(q.error, `${norm} ${q.tensor} seed ${seed}: ${q.analytic} vs ${q.numeric}`).toBeLessThanOrEqual(GRAD_TOLERANCE);
     }
   });
 

@@ -3,7 +3,7 @@ import type { Gpu } from '../../src/gpu/device.ts';
 import { LabError, ShapeError } from '../../src/gpu/errors.ts';
 import { maxRelError } from '../../src/kernels/compare.ts';
 import { freshSeed, randomNormal, randomUniform, seeded } from '../../src/kernels/random.ts';
-import { depthwiseConvRef } from '../../src/kernels/reference/conv.ts';
+import { depthwiseConvRef } from '../../src/kernels/reference/depthwise.ts';
 import { channelSliceRef } from '../../src/kernels/reference/layout.ts';
 import { matmulRef } from '../../src/kernels/reference/matmul.ts';
 import { scanForwardRef } from '../../src/kernels/reference/scan.ts';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PositionalConv } from '../../src/nn/positional-conv.ts';
-import type { Gpu } from '../../src/gpu/device.ts';
-import { gradCheck, type GradCheckResult, type GradCheckSubject } from '../../src/nn/gradcheck.ts';
+import { GRAD_TOLERANCE, gradErrors } from '../../src/nn/gradcheck.ts';
 import { Parameter, ParameterSet } from '../../src/nn/module.ts';
 import { LabError, ShapeError } from '../../src/gpu/errors.ts';
 import { convPads } from '../../src/kernels/conv.ts';
@@ -14,17 +13,6 @@ import { testGpu } from '../gpu.ts';
 
 /** Against the float64 CPU twin: float32 rounding through several kernels, relative to a floor of 1e-3 of the largest value. */
 const FORWARD_BOUND = 5e-4;
-
-/**
- * gradCheck at two steps with the same directions: its truncation error grows as h^2 (the norms' curvature), its
- * float32 rounding error as 1/h (large when <grad, v> is small by chance). A correct backward agrees within 1%
- * at one of them, a wrong one at neither; keep the closer result per tensor.
- */
-async function checkGradients(gpu: Gpu, subject: GradCheckSubject, seed: number): Promise<GradCheckResult[]> {
-  const coarse = await gradCheck(gpu, subject, seed, 1e-2);
-  const fine = await gradCheck(gpu, subject, seed, 2e-3);
-  return coarse.map((c, i) => (c.relError <= fine[i].relError ? c : fine[i]));
-}
 
 type Padding = 'same' | 'causal';
 
@@ -45,7 +33,7 @@ async function setup(d: number, kernel: number, groups: number, padding: Padding
     const data = randomNormal(b * l * d, rand);
     return { data, t: gpu.tensor([b, l, d], 'f32', data, 'x') };
   };
-  const pc = new PositionalConv(params, { d_model: d, pos_conv: { kernel, groups, padding } });
+  const pc = new PositionalConv(params, { d_model: d, kernel, groups, padding });
   return { gpu, params, values, input, pc };
 }
 
@@ -73,13 +61,13 @@ describe('PositionalConv', () => {
     for (const padding of ['same', 'causal'] as const) {
       const { gpu, params, input, pc } = await setup(4, 3, 2, padding, seed);
       const x = input(2, 5);
-      const results = await checkGradients(
+      const results = await gradErrors(
         gpu,
         { params, inputs: [x.t], forward: (pass, [a]) => pc.forward(pass, a), backward: (pass, dy) => [pc.backward(pass, dy)] },
         seed,
       );
       expect(results.length).toBe(5);
-      for (const q of results) expect(q.relError, `${padding} ${q.tensor} seed ${seed}: ${q.analytic} vs ${q.numeric}`).toBeLessThan(1e-2);
+      for (const q of results) expect(q.error, `${padding} ${q.tensor} seed ${seed}: ${q.analytic} vs ${q.numeric}`).toBeLessThanOrEqual(GRAD_TOLERANCE);
     }
   });
 
@@ -123,6 +111,6 @@ describe('PositionalConv', () => {
     expect(() => pc.forward({ enc, train: false }, bad)).toThrow(ShapeError);
     expect(() => pc.forward({ enc, train: false }, bad)).toThrow(/input feats\[2, 5, 6\]/);
     expect(() => pc.startState(gpu, 1)).toThrow(LabError);
-    expect(() => new PositionalConv(params, { d_model: 8, pos_conv: { kernel: 5, groups: 2, padding: 'same' } })).toThrow(/encoder.pos_conv.0.weight is/);
+    expect(() => new PositionalConv(params, { d_model: 8, kernel: 5, groups: 2, padding: 'same' })).toThrow(/encoder.pos_conv.0.weight is/);
   });
 });

@@ -1,18 +1,8 @@
-/** One correctness check's outcome, as the kernel and module self-tests report it. */
-export interface CheckRow {
-  family?: string;
-  name: string;
-  passed: boolean;
-  maxRelError: number;
-  tolerance: number;
-  seed: number;
-  error?: string;
-}
+import type { CheckResult } from '../../kernels/check.ts';
 
 /** "N passed, M failed" and a row per check (the seed or error on hover). */
-export function CheckTable({ rows, testId }: { rows: CheckRow[]; testId: string }) {
+export function CheckTable({ rows, testId }: { rows: CheckResult[]; testId: string }) {
   const failed = rows.filter((c) => !c.passed).length;
-  const withFamily = rows.some((c) => c.family !== undefined);
   return (
     <>
       <p data-testid={`${testId}-summary`} className={failed ? 'bad' : 'good'}>
@@ -21,7 +11,7 @@ export function CheckTable({ rows, testId }: { rows: CheckRow[]; testId: string 
       <table data-testid={testId}>
         <thead>
           <tr>
-            {withFamily && <th>Family</th>}
+            <th>Family</th>
             <th>Check</th>
             <th>Result</th>
             <th>Max rel. error</th>
@@ -30,8 +20,8 @@ export function CheckTable({ rows, testId }: { rows: CheckRow[]; testId: string 
         </thead>
         <tbody>
           {rows.map((c) => (
-            <tr key={`${c.family ?? ''}/${c.name}`} title={c.error ?? `seed ${c.seed}`}>
-              {withFamily && <td>{c.family}</td>}
+            <tr key={`${c.family}/${c.name}`} title={c.error ?? `seed ${c.seed}`}>
+              <td>{c.family}</td>
               <td>{c.name}</td>
               <td className={c.passed ? 'good' : 'bad'}>{c.passed ? 'pass' : 'FAIL'}</td>
               <td className="num">{Number.isFinite(c.maxRelError) ? c.maxRelError.toExponential(2) : c.error ?? '∞'}</td>

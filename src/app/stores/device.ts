@@ -1,31 +1,29 @@
 import { create } from 'zustand';
-import type { CheckResult } from '../../kernels/suite-types.ts';
+import type { CheckResult } from '../../kernels/check.ts';
 import type { BenchReport } from '../../kernels/suite.ts';
-import type { ModuleCheckResult } from '../../bench/selftest.ts';
 import type { DeviceDescription } from '../../workers/device.worker.ts';
-import type { Outcome } from '../../workers/outcome.ts';
+import type { Failure, Outcome } from '../../workers/job.ts';
 import { deviceApi, proxy } from '../workers.ts';
-
-type Failure = Extract<Outcome<unknown>, { ok: false }>['error'];
 
 interface DeviceState {
   description?: DeviceDescription;
   error?: Failure;
-  checks?: CheckResult[];
-  modules?: ModuleCheckResult[];
+  kernelChecks?: CheckResult[];
+  modelChecks?: CheckResult[];
   bench?: BenchReport;
   benchFamilies: string[];
   busy?: string;
   progress?: { done: number; total: number; label: string };
   describe(): Promise<void>;
-  selfTest(): Promise<void>;
-  moduleChecks(): Promise<void>;
+  runKernelChecks(): Promise<void>;
+  runModelChecks(): Promise<void>;
   runBench(families: string[]): Promise<void>;
+  cancel(): void;
 }
 
 export const useDevice = create<DeviceState>((set, get) => {
   const onProgress = proxy((done: number, total: number, label: string) => set({ progress: { done, total, label } }));
-  async function job<T>(name: string, f: () => Promise<Outcome<T>>, store: (v: T) => Partial<DeviceState>) {
+  async function run<T>(name: string, f: () => Promise<Outcome<T>>, store: (v: T) => Partial<DeviceState>) {
     if (get().busy) return;
     set({ busy: name, progress: undefined });
     try {
@@ -40,11 +38,12 @@ export const useDevice = create<DeviceState>((set, get) => {
   return {
     benchFamilies: [],
     async describe() {
-      await job('Opening the device', () => deviceApi().describe(), (description) => ({ description }));
+      await run('Opening the device', () => deviceApi().describe(), (description) => ({ description }));
       if (get().description) set({ benchFamilies: await deviceApi().benchFamilies() });
     },
-    selfTest: () => job('Self-test', () => deviceApi().selfTest(onProgress), (checks) => ({ checks })),
-    moduleChecks: () => job('Module checks', () => deviceApi().moduleChecks(onProgress), (modules) => ({ modules })),
-    runBench: (families) => job('Benchmark', () => deviceApi().bench(families, onProgress), (bench) => ({ bench })),
+    runKernelChecks: () => run('Kernel self-test', () => deviceApi().kernelChecks(onProgress), (kernelChecks) => ({ kernelChecks })),
+    runModelChecks: () => run('Module and model checks', () => deviceApi().modelChecks(onProgress), (modelChecks) => ({ modelChecks })),
+    runBench: (families) => run('Benchmark', () => deviceApi().bench(families, onProgress), (bench) => ({ bench })),
+    cancel: () => void deviceApi().cancel(),
   };
 });

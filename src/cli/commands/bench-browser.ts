@@ -8,7 +8,7 @@ import type { PeerResult } from '../../../bench/browser/peers.ts';
 import { listFlag } from '../args.ts';
 import { chromiumPath, WEBGPU_FLAGS } from '../chromium.ts';
 import { formatBenches, formatRoofline } from '../format.ts';
-import type { Command } from '../lab.ts';
+import type { Command } from '../command.ts';
 
 interface BrowserBench extends BenchReport {
   adapter: Record<string, unknown>;

@@ -8,7 +8,7 @@ import { importCorpus, type ImportFormat, type SourceFile } from '../../speech/i
 import { validateCorpus } from '../../speech/manifest.ts';
 import type { CorpusStore } from '../../speech/store.ts';
 import { UsageError, numberFlag, stringFlag, type Args } from '../args.ts';
-import type { Command } from '../lab.ts';
+import type { Command } from '../command.ts';
 import { progressLine } from '../progress.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -1,6 +1,6 @@
 import { deviceReport } from '../../bench/device-report.ts';
 import { openDawnDevice } from '../../gpu/dawn.ts';
-import type { Command } from '../lab.ts';
+import type { Command } from '../command.ts';
 import { progressLine } from '../progress.ts';
 import { formatChecks, formatBenches } from '../format.ts';
 

@@ -1,8 +1,9 @@
 import { openDawnDevice } from '../../gpu/dawn.ts';
-import { kernelChecks, runBenchReport, runChecks } from '../../kernels/suite.ts';
+import { runChecks } from '../../kernels/check.ts';
+import { kernelChecks, runBenchReport } from '../../kernels/suite.ts';
 import { describeDevice } from '../../bench/device-report.ts';
 import { listFlag } from '../args.ts';
-import type { Command } from '../lab.ts';
+import type { Command } from '../command.ts';
 import { formatBenches, formatChecks, formatRoofline } from '../format.ts';
 import { progressLine } from '../progress.ts';
 

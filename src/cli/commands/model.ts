@@ -3,7 +3,7 @@ import { hopSamples } from '../../models/config.ts';
 import { countParameters } from '../../models/parameters.ts';
 import { presetByName } from '../../models/presets.ts';
 import { numberFlag, stringFlag, UsageError, type Args } from '../args.ts';
-import type { Command } from '../lab.ts';
+import type { Command } from '../command.ts';
 
 function info(args: Args) {
   const config = presetByName(stringFlag(args, 'preset', 'mamba-base'));

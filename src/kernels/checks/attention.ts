@@ -1,6 +1,6 @@
 import type { Gpu } from '../../gpu/device.ts';
 import type { Encoder } from '../../gpu/encoder.ts';
-import type { Tensor } from '../../gpu/tensor.ts';
+import { releaseAll, type Tensor } from '../../gpu/tensor.ts';
 import {
   attentionDecode,
   attentionMaterialised,
@@ -13,7 +13,8 @@ import {
 import { maxRelError } from '../compare.ts';
 import { randomNormal, seeded } from '../random.ts';
 import { attentionBackwardRef, attentionRef } from '../reference/attention.ts';
-import type { KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { KernelBench } from '../suite-types.ts';
 
 export type AttentionForm = 'materialised' | 'tiled';
 
@@ -51,10 +52,6 @@ function upload(gpu: Gpu, c: AttentionCase, x: AttentionInputs) {
     v: gpu.tensor(shape, 'f32', x.v, 'v'),
     dout: gpu.tensor(shape, 'f32', x.dout, 'dout'),
   };
-}
-
-function releaseAll(ts: (Tensor | undefined)[]): void {
-  for (const t of ts) t?.release();
 }
 
 export interface AttentionGpuResult {
@@ -180,7 +177,7 @@ for (const form of ['materialised', 'tiled'] as const) {
   CASES.push({ form, b: 1, l: 67, dModel: 15, heads: 3, causal: true }); // dh = 5
 }
 
-export const attentionChecks: KernelCheck[] = [
+export const attentionChecks: Check[] = [
   ...CASES.map((c) => ({
     family: 'attention',
     name: `forward ${describeAttention(c)}`,

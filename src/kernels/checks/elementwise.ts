@@ -2,10 +2,9 @@ import type { Gpu } from '../../gpu/device.ts';
 import { maxRelError } from '../compare.ts';
 import { accumulate, binary, binaryBackward, copy, fill, unary, unaryBackward, type BinaryOp, type UnaryOp } from '../elementwise.ts';
 import { randomNormal, seeded } from '../random.ts';
-import { sumAll, sumRows, type ReduceVariant } from '../reduce.ts';
 import { accumulateRef, binaryBackwardRef, binaryRef, unaryBackwardRef, unaryRef } from '../reference/elementwise.ts';
-import { sumAllRef, sumRowsRef, sumSquaresRef } from '../reference/reduce.ts';
-import type { KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { KernelBench } from '../suite-types.ts';
 
 /**
  * maxRelError with the floor of small values raised to at least 1e-3: values of magnitude below 1e-3 are
@@ -64,35 +63,6 @@ export async function checkAccumulateFill(gpu: Gpu, n: number, seed: number): Pr
   return Math.max(elementwiseError(got[0], accumulateRef(accData, xData, -0.5)), elementwiseError(got[1], new Float64Array(n).fill(3.25)));
 }
 
-/** Column sums of (rows, c) vs the twin. */
-export async function checkSumRows(gpu: Gpu, rows: number, c: number, seed: number): Promise<number> {
-  const data = randomNormal(rows * c, seeded(seed));
-  const x = gpu.tensor([rows, c], 'f32', data, 'x');
-  const out = gpu.run((enc) => sumRows(enc, x));
-  const got = await out.read();
-  x.release();
-  out.release();
-  // Relative to the sum of magnitudes per column: the error a float32 sum can promise.
-  const want = sumRowsRef(data, rows, c);
-  const mag = sumRowsRef(data.map(Math.abs), rows, c);
-  let worst = 0;
-  for (let j = 0; j < c; j++) worst = Math.max(worst, Math.abs(got[j] - want[j]) / mag[j]);
-  return worst;
-}
-
-/** Sum (or sum of squares) of n elements vs the twin, relative to the sum of magnitudes. */
-export async function checkSumAll(gpu: Gpu, n: number, squares: boolean, seed: number, variant?: ReduceVariant): Promise<number> {
-  const data = randomNormal(n, seeded(seed));
-  const x = gpu.tensor([n], 'f32', data, 'x');
-  const out = gpu.run((enc) => sumAll(enc, x, { squares, variant }));
-  const [got] = await out.read();
-  x.release();
-  out.release();
-  const want = squares ? sumSquaresRef(data) : sumAllRef(data);
-  const mag = squares ? want : sumAllRef(data.map(Math.abs));
-  return Math.abs(got - want) / mag;
-}
-
 /** Bound for exactly rounded ops (add, multiply, scale, accumulate, fill): a few float32 roundings. */
 export const ELEMENTWISE_TOLERANCE = 1e-6;
 /**
@@ -115,12 +85,11 @@ export function unaryTolerance(op: UnaryOp): number {
 export function binaryTolerance(op: BinaryOp): number {
   return op === 'gate' ? EXP_TOLERANCE : ELEMENTWISE_TOLERANCE;
 }
-export const REDUCE_TOLERANCE = 1e-6;
 
 const UNARY: UnaryOp[] = ['silu', 'gelu', 'softplus', 'scale'];
 const BINARY: BinaryOp[] = ['add', 'mul', 'gate'];
 
-export const elementwiseChecks: KernelCheck[] = [
+export const elementwiseChecks: Check[] = [
   {
     family: 'elementwise',
     name: 'copy 1000003',
@@ -135,20 +104,15 @@ export const elementwiseChecks: KernelCheck[] = [
       return maxRelError(got, data);
     },
   },
-  ...UNARY.flatMap((op): KernelCheck[] => [
+  ...UNARY.flatMap((op): Check[] => [
     { family: 'elementwise', name: `${op} forward 1027`, tolerance: unaryTolerance(op), run: async (gpu, seed) => (await checkUnary(gpu, op, 1027, seed))[0] },
     { family: 'elementwise', name: `${op} backward 1027`, tolerance: unaryTolerance(op), run: async (gpu, seed) => (await checkUnary(gpu, op, 1027, seed))[1] },
   ]),
-  ...BINARY.flatMap((op): KernelCheck[] => [
+  ...BINARY.flatMap((op): Check[] => [
     { family: 'elementwise', name: `${op} forward 1027`, tolerance: binaryTolerance(op), run: async (gpu, seed) => (await checkBinary(gpu, op, 1027, seed))[0] },
     { family: 'elementwise', name: `${op} backward 1027`, tolerance: binaryTolerance(op), run: async (gpu, seed) => (await checkBinary(gpu, op, 1027, seed))[1] },
   ]),
   { family: 'elementwise', name: 'accumulate, fill 1027', tolerance: ELEMENTWISE_TOLERANCE, run: (gpu, seed) => checkAccumulateFill(gpu, 1027, seed) },
-  { family: 'elementwise', name: 'reduce sumRows 1000x33', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumRows(gpu, 1000, 33, seed) },
-  { family: 'elementwise', name: 'reduce sumRows 5x257', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumRows(gpu, 5, 257, seed) },
-  { family: 'elementwise', name: 'reduce sumAll 100003', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumAll(gpu, 100003, false, seed) },
-  { family: 'elementwise', name: 'reduce sumSquares 100003 spread', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumAll(gpu, 100003, true, seed, 'spread') },
-  { family: 'elementwise', name: 'reduce sumSquares 100003 tree', tolerance: REDUCE_TOLERANCE, run: (gpu, seed) => checkSumAll(gpu, 100003, true, seed, 'tree') },
 ];
 
 /** Copy bandwidth: bytes read plus bytes written per second. The roofline of memory-bound kernels. */
@@ -180,39 +144,7 @@ export function unaryBench(op: UnaryOp, n: number): KernelBench {
   };
 }
 
-/** Column sums of (rows, c): the bias gradient of a Linear layer. */
-export function sumRowsBench(rows: number, c: number): KernelBench {
-  return {
-    family: 'elementwise',
-    name: 'reduce sumRows',
-    shape: `${rows}x${c}`,
-    bytes: 4 * (rows * c + c),
-    setup(gpu) {
-      const x = gpu.tensor([rows, c], 'f32', randomNormal(rows * c, seeded(rows)), 'x');
-      const out = gpu.tensor([c], 'f32', undefined, 'out');
-      return { record: (enc) => void sumRows(enc, x, { out }), dispose: () => [x, out].forEach((t) => t.release()) };
-    },
-  };
-}
-
-export function sumSquaresBench(n: number, variant?: ReduceVariant): KernelBench {
-  return {
-    family: 'elementwise',
-    name: `reduce sumSquares ${variant ?? 'auto'}`,
-    shape: `${n}`,
-    bytes: 4 * n,
-    setup(gpu) {
-      const x = gpu.tensor([n], 'f32', randomNormal(n, seeded(n)), 'x');
-      const out = gpu.tensor([1], 'f32', undefined, 'out');
-      return { record: (enc) => void sumAll(enc, x, { out, squares: true, variant }), dispose: () => [x, out].forEach((t) => t.release()) };
-    },
-  };
-}
-
 export const elementwiseBenches: KernelBench[] = [
   copyBench(1 << 24),
   unaryBench('gelu', 1 << 24),
-  sumRowsBench(4000, 768),
-  sumSquaresBench(1 << 24, 'spread'),
-  sumSquaresBench(1 << 24, 'tree'),
 ];

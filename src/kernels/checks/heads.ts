@@ -3,7 +3,8 @@ import { maxRelError } from '../compare.ts';
 import { l2Normalize, l2NormalizeBackward, maskFrames } from '../heads.ts';
 import { randomNormal, seeded } from '../random.ts';
 import { l2NormalizeBackwardRef, l2NormalizeRef, maskFramesRef } from '../reference/heads.ts';
-import type { KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { KernelBench } from '../suite-types.ts';
 
 /** Float32 row sums of squares and one division per element against the float64 twin. */
 export const L2_TOLERANCE = 1e-5;
@@ -44,7 +45,7 @@ export async function checkMask(gpu: Gpu, rows: number, c: number, seed: number)
   return Math.max(maxRelError(got[0], maskFramesRef(xData, maskData, rows, c, embData)), maxRelError(got[1], maskFramesRef(xData, maskData, rows, c)));
 }
 
-export const headsChecks: KernelCheck[] = [
+export const headsChecks: Check[] = [
   { family: 'heads', name: 'l2Normalize 1001x37 alpha 10', tolerance: L2_TOLERANCE, run: async (gpu, seed) => (await checkL2(gpu, 1001, 37, 10, seed))[0] },
   { family: 'heads', name: 'l2NormalizeBackward 1001x37 alpha 10', tolerance: L2_BACKWARD_TOLERANCE, run: async (gpu, seed) => (await checkL2(gpu, 1001, 37, 10, seed))[1] },
   { family: 'heads', name: 'maskFrames 777x19', tolerance: MASK_EXACT, run: (gpu, seed) => checkMask(gpu, 777, 19, seed) },

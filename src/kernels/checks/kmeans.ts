@@ -3,7 +3,8 @@ import { maxRelError } from '../compare.ts';
 import { kmeansAssign, kmeansInertia, kmeansUpdate, type KmeansAssignVariant } from '../kmeans.ts';
 import { randomNormal, seeded } from '../random.ts';
 import { inertiaRef, kmeansAssignRef, kmeansUpdateRef, sqDist } from '../reference/kmeans.ts';
-import type { KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { KernelBench } from '../suite-types.ts';
 
 export interface KmeansCase {
   N: number;
@@ -89,7 +90,7 @@ const CASES: KmeansCase[] = [
   { N: 333, D: 20, K: 10, variant: 'matmul' },
 ];
 
-export const kmeansChecks: KernelCheck[] = CASES.flatMap((c): KernelCheck[] => [
+export const kmeansChecks: Check[] = CASES.flatMap((c): Check[] => [
   { family: 'kmeans', name: `assign ${describeKmeans(c)}`, tolerance: 1e-4, run: (gpu, seed) => checkKmeansAssign(gpu, c, seed) },
   { family: 'kmeans', name: `update ${describeKmeans(c)}`, tolerance: 1e-4, run: (gpu, seed) => checkKmeansUpdate(gpu, c, seed) },
 ]);

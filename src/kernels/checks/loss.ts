@@ -3,7 +3,8 @@ import { maxRelError } from '../compare.ts';
 import { crossEntropy, crossEntropyBackward, ctcLoss, logSoftmax, type CeBackwardVariant } from '../loss.ts';
 import { randomNormal, seeded } from '../random.ts';
 import { crossEntropyBackwardRef, crossEntropyRef, ctcRef, logSoftmaxRef, type CtcOptions } from '../reference/loss.ts';
-import type { KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { KernelBench } from '../suite-types.ts';
 
 /**
  * Largest absolute error over the largest expected magnitude: the bound used for the CTC gradient, whose
@@ -173,13 +174,13 @@ export function describeCtc(c: CtcCase): string {
   return `b${c.b} T${c.T} V${c.V} S${c.S}${c.impossible ? ' +impossible' : ''}${c.opts?.zeroInfinity ? ' zeroInf' : ''}${c.opts?.divideByTargetLength ? ' /len' : ''}`;
 }
 
-export const lossChecks: KernelCheck[] = [
-  ...CE_CASES.flatMap((c): KernelCheck[] => [
+export const lossChecks: Check[] = [
+  ...CE_CASES.flatMap((c): Check[] => [
     { family: 'loss', name: `ce forward ${describeCe(c)}`, tolerance: 1e-4, run: async (gpu, seed) => (await checkCrossEntropy(gpu, c, seed)).forward },
     { family: 'loss', name: `ce backward ${describeCe(c)}`, tolerance: 1e-3, run: async (gpu, seed) => (await checkCrossEntropy(gpu, c, seed, 0.5)).backward },
   ]),
   { family: 'loss', name: 'log_softmax 77x30', tolerance: 1e-4, run: (gpu, seed) => checkLogSoftmax(gpu, 77, 30, seed) },
-  ...CTC_CASES.flatMap((c): KernelCheck[] => [
+  ...CTC_CASES.flatMap((c): Check[] => [
     { family: 'loss', name: `ctc nll ${describeCtc(c)}`, tolerance: 1e-4, run: async (gpu, seed) => (await checkCtc(gpu, c, seed)).nll },
     { family: 'loss', name: `ctc grad ${describeCtc(c)}`, tolerance: 1e-4, run: async (gpu, seed) => (await checkCtc(gpu, c, seed)).grad },
   ]),

@@ -3,7 +3,8 @@ import { maxRelError } from '../compare.ts';
 import { matmul, type MatmulVariant } from '../matmul.ts';
 import { matmulRef, type Activation } from '../reference/matmul.ts';
 import { randomNormal, seeded } from '../random.ts';
-import type { KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { KernelBench } from '../suite-types.ts';
 
 export interface MatmulCase {
   batch: number;
@@ -55,7 +56,7 @@ const CASES: MatmulCase[] = [
   { batch: 2, M: 40, N: 12, K: 20, transA: true, transB: true, variant: 'tiled' },
 ];
 
-export const matmulChecks: KernelCheck[] = CASES.map((c) => ({
+export const matmulChecks: Check[] = CASES.map((c) => ({
   family: 'matmul',
   name: `forward ${describeMatmul(c)}`,
   tolerance: 5e-4,

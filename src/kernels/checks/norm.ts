@@ -1,10 +1,11 @@
 import type { Gpu } from '../../gpu/device.ts';
-import type { Tensor } from '../../gpu/tensor.ts';
+import { releaseAll, type Tensor } from '../../gpu/tensor.ts';
 import { maxRelError } from '../compare.ts';
 import { groupNorm, groupNormBackward, layerNorm, layerNormBackward, type NormVariant } from '../norm.ts';
 import { randomNormal, randomUniform, seeded } from '../random.ts';
 import { groupNormBackwardRef, groupNormRef, layerNormBackwardRef, layerNormRef } from '../reference/norm.ts';
-import type { KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { KernelBench } from '../suite-types.ts';
 
 /** Max relative error of each output of a norm's forward and backward against the CPU twin. */
 export interface NormErrors {
@@ -43,10 +44,6 @@ async function readAll(ts: Tensor[]): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (const t of ts) out.push((await t.read()) as Float32Array);
   return out;
-}
-
-function releaseAll(ts: (Tensor | undefined)[]): void {
-  for (const t of new Set(ts)) t?.release();
 }
 
 /** Layer norm forward and backward on the GPU (the backward uses the GPU's saved statistics) vs the twin. */
@@ -142,8 +139,8 @@ const GN_CASES: GroupNormCase[] = [
   { b: 1, l: 129, c: 12, groups: 3 },
 ];
 
-export const normChecks: KernelCheck[] = [
-  ...LN_CASES.flatMap((k): KernelCheck[] => [
+export const normChecks: Check[] = [
+  ...LN_CASES.flatMap((k): Check[] => [
     {
       family: 'norm',
       name: `layerNorm forward ${describeLayerNorm(k)}`,
@@ -157,7 +154,7 @@ export const normChecks: KernelCheck[] = [
       run: async (gpu, seed) => backwardError(await checkLayerNorm(gpu, k, seed)),
     },
   ]),
-  ...GN_CASES.flatMap((k): KernelCheck[] => [
+  ...GN_CASES.flatMap((k): Check[] => [
     {
       family: 'norm',
       name: `groupNorm forward ${describeGroupNorm(k)}`,

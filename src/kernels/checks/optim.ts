@@ -3,7 +3,8 @@ import { maxRelError } from '../compare.ts';
 import { adamw } from '../optim.ts';
 import { randomNormal, seeded } from '../random.ts';
 import { adamwRef, type AdamWSettings } from '../reference/optim.ts';
-import type { KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { KernelBench } from '../suite-types.ts';
 
 export interface AdamWCase {
   n: number;
@@ -49,7 +50,7 @@ const CASES: AdamWCase[] = [
   { n: 777, steps: 3, settings: { lr: 2e-3, weightDecay: 0.05, gradScale: 0.5 }, scaleTensor: true },
 ];
 
-export const optimChecks: KernelCheck[] = CASES.map((c) => ({
+export const optimChecks: Check[] = CASES.map((c) => ({
   family: 'optim',
   name: `adamw ${describeAdamW(c)}`,
   tolerance: 1e-4,

@@ -1,10 +1,11 @@
 import type { Gpu } from '../../gpu/device.ts';
-import type { Tensor } from '../../gpu/tensor.ts';
+import { releaseAll, type Tensor } from '../../gpu/tensor.ts';
 import { maxRelError } from '../compare.ts';
 import { randomNormal, randomUniform, seeded } from '../random.ts';
 import { scanBackwardRef, scanForwardRef, type ScanData, type ScanShape } from '../reference/scan.ts';
 import { scanBackward, scanForward, scanStep, type ScanForm, type ScanInputs } from '../scan.ts';
-import type { BenchResult, KernelBench, KernelCheck } from '../suite-types.ts';
+import type { Check } from '../check.ts';
+import type { BenchResult, KernelBench } from '../suite-types.ts';
 
 export interface ScanCase extends ScanShape {
   z?: boolean;
@@ -64,15 +65,6 @@ export function uploadScan(gpu: Gpu, x: ScanData, s: ScanShape): ScanInputs & { 
     z: x.z ? gpu.tensor([b, l, d], 'f32', x.z, 'z') : undefined,
     h0: x.h0 ? gpu.tensor([b, d, n], 'f32', x.h0, 'h0') : undefined,
   };
-}
-
-/** Release tensors, and the tensors held in the fields of objects (inputs, results, gradients). */
-export function releaseAll(...items: unknown[]): void {
-  const isTensor = (v: unknown): v is Tensor => !!v && typeof v === 'object' && typeof (v as Tensor).release === 'function';
-  for (const it of items) {
-    if (isTensor(it)) it.release();
-    else if (it && typeof it === 'object') for (const v of Object.values(it)) if (isTensor(v)) v.release();
-  }
 }
 
 export interface ScanErrors {
@@ -162,7 +154,7 @@ const BACKWARD_CASES: ScanCase[] = [
 export const SCAN_FORWARD_TOLERANCE = 5e-4;
 export const SCAN_BACKWARD_TOLERANCE = 1e-3;
 
-export const scanChecks: KernelCheck[] = [
+export const scanChecks: Check[] = [
   ...FORWARD_CASES.map((c) => ({
     family: 'scan',
     name: `forward ${describeScan(c)}`,

@@ -1,4 +1,5 @@
-// CPU twins of shaders/layout.wgsl: channel ranges of (rows, c) and time reversal of (b, l, c), in float64.
+// CPU twins of shaders/layout.wgsl: channel ranges of (rows, c), frame concatenation and time reversal of
+// (b, l, c), in float64.
 
 /** (rows, c) -> (rows, count): channels start .. start + count - 1. */
 export function channelSliceRef(x: ArrayLike<number>, rows: number, c: number, start: number, count: number): Float64Array {
@@ -35,6 +36,28 @@ export function channelConcatRef(parts: readonly ArrayLike<number>[], rows: numb
     out = channelSliceBackwardRef(p, out, rows, c, start);
     start += widths[i];
   });
+  return out;
+}
+
+/** Frames start .. start + len - 1 of [a (b, la, c), b (b, lb, c)] concatenated along time -> (b, len, c). */
+export function framesConcatRef(
+  a: ArrayLike<number>,
+  bData: ArrayLike<number>,
+  b: number,
+  la: number,
+  lb: number,
+  c: number,
+  start: number,
+  len: number,
+): Float64Array {
+  const out = new Float64Array(b * len * c);
+  for (let bi = 0; bi < b; bi++)
+    for (let i = 0; i < len; i++) {
+      const j = start + i;
+      for (let ch = 0; ch < c; ch++) {
+        out[(bi * len + i) * c + ch] = j < la ? a[(bi * la + j) * c + ch] : bData[(bi * lb + j - la) * c + ch];
+      }
+    }
   return out;
 }
 

@@ -1,9 +1,9 @@
 import { useState } from 'react';
 import { CartesianGrid, ComposedChart, Legend, Line, ResponsiveContainer, Scatter, Tooltip, XAxis, YAxis } from 'recharts';
-import { ENCODER_KINDS, SIZES, type EncoderKind, type Size, type SweepRow } from '../../bench/sweep-types.ts';
-import { ProgressBar } from '../components/ProgressBar.tsx';
-import { download, toCsv } from '../export.ts';
-import { useBench } from '../stores/bench.ts';
+import { ENCODER_KINDS, SIZES, type EncoderKind, type Size, type SweepRow } from '../../../bench/sweep-types.ts';
+import { ProgressBar } from '../../components/ProgressBar.tsx';
+import { download, toCsv } from '../../export.ts';
+import { useBench } from '../../stores/bench.ts';
 
 const COLORS: Record<EncoderKind, string> = {
   mamba: '#2e7d32',
