@@ -3,6 +3,8 @@
 // (l for a whole sequence, the capacity for a KV cache) of which the first lk are valid.
 // Causal visibility: key j is visible to query i iff j <= q_offset + i (q_offset = absolute position of query
 // row 0; 0 for a whole sequence, the cached length for a decode step).
+// KEY_LENGTHS (a padded batch; softmax_rows and the tiled kernels): batch bb's keys past its length (b) are
+// hidden too. The materialised kernels after softmax need no lengths: hidden probabilities are 0 there.
 //
 // Materialised form (scores stored; z = batch * h + head):
 //   rows_dot        Out[z, i, j] = alpha * <A_i, B_j>   (scores S = alpha q.k^T, and dP = dout.v^T)
@@ -32,6 +34,7 @@ struct Params {
 
 override CAUSAL: bool = false;
 override SAVE_LSE: bool = true;
+override KEY_LENGTHS: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -58,12 +61,23 @@ override SAVE_LSE: bool = true;
 @group(0) @binding(7) var<storage, read_write> DQ: array<f32>;   // flash_backward_dq
 @group(0) @binding(7) var<storage, read_write> DK: array<f32>;   // flash_backward_dkv
 @group(0) @binding(8) var<storage, read_write> DV: array<f32>;   // flash_backward_dkv
+// Valid keys per batch (b), KEY_LENGTHS only; each entry point has it at the binding after its own buffers.
+@group(0) @binding(2) var<storage, read> LEN_SOFTMAX: array<u32>;  // softmax_rows
+@group(0) @binding(6) var<storage, read> LEN_FORWARD: array<u32>;  // flash_forward
+@group(0) @binding(8) var<storage, read> LEN_DQ: array<u32>;       // flash_backward_dq
+@group(0) @binding(9) var<storage, read> LEN_DKV: array<u32>;      // flash_backward_dkv
 
 const NEG = -3.0e38; // a finite -infinity: exp(NEG - m) is 0 without producing NaN
 
 // Causal visibility: number of keys query i may see.
 fn visible(i: u32) -> u32 {
   if (CAUSAL) { return min(p.lk, p.q_offset + i + 1u); }
+  return p.lk;
+}
+
+// Keys a batch may see: lk, or its own length (from the entry point's LEN_* binding) clamped to [1, lk].
+fn key_limit(len: u32) -> u32 {
+  if (KEY_LENGTHS) { return clamp(len, 1u, p.lk); }
   return p.lk;
 }
 
@@ -122,7 +136,8 @@ fn flat_row(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 fn softmax_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let r = flat_row(wid, nwg, lid);
   if (r >= p.b * p.h * p.lq) { return; }
-  let n = visible(r % p.lq);
+  var n = visible(r % p.lq);
+  if (KEY_LENGTHS) { n = min(n, key_limit(LEN_SOFTMAX[r / (p.h * p.lq)])); }
   let base = r * p.lk;
   var m = NEG;
   for (var j = 0u; j < n; j++) { m = max(m, S[base + j]); }
@@ -261,8 +276,10 @@ fn flash_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocatio
   var q: array<vec4<f32>, NV>;
   var acc: array<vec4<f32>, NV>;
   for (var v = 0u; v < nv; v++) { q[v] = p.alpha * q4(qBase, 4u * v); }
-  let jEnd = visible(i);
-  let jMax = visible(min(wid.x * 64u + 63u, p.lq - 1u)); // the workgroup's bound
+  var kl = p.lk;
+  if (KEY_LENGTHS) { kl = key_limit(LEN_FORWARD[bb]); }
+  let jEnd = min(visible(i), kl);
+  let jMax = min(visible(min(wid.x * 64u + 63u, p.lq - 1u)), kl); // the workgroup's bound
   var m = NEG;
   var sum = 0.0;
   for (var j = 0u; j < jMax; j++) {
@@ -320,8 +337,10 @@ fn flash_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoc
   let row = (bb * p.h + hh) * p.lq + i;
   let lse = L[row];
   let di = D[row];
-  let jEnd = visible(i);
-  let jMax = visible(min(wid.x * 64u + 63u, p.lq - 1u));
+  var kl = p.lk;
+  if (KEY_LENGTHS) { kl = key_limit(LEN_DQ[bb]); }
+  let jEnd = min(visible(i), kl);
+  let jMax = min(visible(min(wid.x * 64u + 63u, p.lq - 1u)), kl);
   for (var j = 0u; j < jMax; j++) {
     let kBase = head_base(bb, p.kRows, j, hh);
     var s = 0.0;
@@ -360,12 +379,16 @@ fn flash_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
     k[v] = p.alpha * k4(kBase, 4u * v);
     vv[v] = v4(kBase, 4u * v);
   }
-  // Queries i see key j iff i >= j - q_offset; the workgroup starts at its first key's bound.
+  // Queries i see key j iff i >= j - q_offset; the workgroup starts at its first key's bound. Keys past the
+  // batch's length are seen by none (a workgroup wholly past it only writes zeros).
   let j0 = wid.x * 64u;
   var iStart = 0u;
   if (CAUSAL && j0 > p.q_offset) { iStart = j0 - p.q_offset; }
+  var kl = p.lk;
+  if (KEY_LENGTHS) { kl = key_limit(LEN_DKV[bb]); }
+  let iEnd = select(0u, p.lq, j0 < kl);
   let rows = (bb * p.h + hh) * p.lq;
-  for (var i = iStart; i < p.lq; i++) {
+  for (var i = iStart; i < iEnd; i++) {
     let qBase = head_base(bb, p.lq, i, hh);
     var s = 0.0;
     var dp = 0.0;
@@ -373,7 +396,7 @@ fn flash_backward_dkv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
       s += dot(q4(qBase, 4u * v), k[v]);
       dp += dot(do4(qBase, 4u * v), vv[v]);
     }
-    let seen = !CAUSAL || j <= p.q_offset + i;
+    let seen = (!CAUSAL || j <= p.q_offset + i) && j < kl;
     let pr = select(0.0, exp(s - L[rows + i]), seen);
     let ds = pr * (dp - D[rows + i]);
     for (var v = 0u; v < nv; v++) {

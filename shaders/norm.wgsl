@@ -6,6 +6,9 @@
 // Layer norm over the last dim: L = 1, G = 1, CG = c (one block per row).
 // GroupNorm on x (b, l, c): rows = b * l, L = l, CG = c / groups, G = groups (blocks ordered (b, group)).
 // HAS_RESIDUAL normalises x + r instead of x (the post-LN block LN(x + Mixer(x))), in every entry point.
+// HAS_FRAMES (the *_wg entry points, GroupNorm of a padded batch): row block bi has frames[bi] valid rows;
+// its statistics are over those only, and the rows past them are 0 (so they carry no gradient), and
+// param_partials skips them.
 //
 // Entry points (binding 0 is Params):
 //   norm_forward_row    one invocation per row (layer norm only; CPU drivers: no barriers)
@@ -28,6 +31,7 @@ struct Params {
 }
 
 override HAS_RESIDUAL: bool = false;
+override HAS_FRAMES: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -49,6 +53,8 @@ override HAS_RESIDUAL: bool = false;
 @group(0) @binding(5) var<storage, read> pdy: array<f32>;
 @group(0) @binding(6) var<storage, read_write> pg: array<f32>;
 @group(0) @binding(7) var<storage, read_write> pb: array<f32>;
+// *_wg with HAS_FRAMES: valid rows per row block (b).
+@group(0) @binding(8) var<storage, read> frames: array<u32>;
 
 const WGN = 128u; // invocations of the *_wg entry points
 const WGR = 64u; // invocations of the *_row entry points
@@ -73,6 +79,12 @@ fn wg_sum(v: vec2<f32>, lid: u32) -> vec2<f32> {
   let s = red[0];
   workgroupBarrier();
   return s;
+}
+
+// Elements of statistic block bi's statistics: its valid rows (at least one) times CG.
+fn valid_count(bi: u32) -> u32 {
+  if (HAS_FRAMES) { return clamp(frames[bi], 1u, p.L) * p.CG; }
+  return p.L * p.CG;
 }
 
 // Flat index of element e (0 <= e < L * CG) of statistic block (bi, g).
@@ -121,7 +133,7 @@ fn norm_forward_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   if (w >= (p.rows / p.L) * p.G) { return; } // uniform: the same for the whole workgroup
   let bi = w / p.G;
   let g = w % p.G;
-  let count = p.L * p.CG;
+  let count = valid_count(bi);
   // Sums shifted by the block's first element, as in norm_forward_row.
   let x0 = xin(block_elem(bi, g, 0u));
   var s = 0.0;
@@ -142,6 +154,7 @@ fn norm_forward_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     let ch = g * p.CG + e % p.CG;
     y[i] = (xin(i) - m) * rs * gamma[ch] + beta[ch];
   }
+  for (var e = count + lid; e < p.L * p.CG; e += WGN) { y[block_elem(bi, g, e)] = 0.0; }
 }
 
 // dx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma, means over the block.
@@ -174,7 +187,7 @@ fn norm_backward_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   if (w >= (p.rows / p.L) * p.G) { return; } // uniform
   let bi = w / p.G;
   let g = w % p.G;
-  let count = p.L * p.CG;
+  let count = valid_count(bi);
   let m = mean_in[w];
   let rs = rstd_in[w];
   var s = vec2(0.0, 0.0);
@@ -190,6 +203,7 @@ fn norm_backward_wg(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
     let xh = (xin(i) - m) * rs;
     dx[i] = rs * (dy[i] * gamma[g * p.CG + e % p.CG] - t.x - xh * t.y);
   }
+  for (var e = count + lid; e < p.L * p.CG; e += WGN) { dx[block_elem(bi, g, e)] = 0.0; }
 }
 
 @compute @workgroup_size(WGP)
@@ -205,6 +219,7 @@ fn param_partials(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
   var sg = 0.0;
   var sb = 0.0;
   for (var row = r0; row < r1; row++) {
+    if (HAS_FRAMES && row % p.L >= max(frames[row / p.L], 1u)) { continue; }
     let i = row * p.c + ch;
     let s = (row / p.L) * p.G + g;
     let d = pdy[i];

@@ -56,6 +56,7 @@ export class Gpu {
   profiler: DispatchProfiler | undefined;
   private lost: DeviceLostError | null = null;
   private emptyBuffer: GPUBuffer | null = null;
+  private emptyOutputBuffer: GPUBuffer | null = null;
   private errors: string[] = [];
 
   constructor(
@@ -83,6 +84,15 @@ export class Gpu {
   get empty(): GPUBuffer {
     this.emptyBuffer ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'empty' });
     return this.emptyBuffer;
+  }
+
+  /**
+   * A second one, for an absent output of a call that also binds `empty` to an absent input (one buffer may
+   * not be bound both writable and read-only in one dispatch).
+   */
+  get emptyOutput(): GPUBuffer {
+    this.emptyOutputBuffer ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'empty output' });
+    return this.emptyOutputBuffer;
   }
 
   /** Largest buffer a kernel can bind. */

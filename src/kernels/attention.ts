@@ -21,6 +21,11 @@ export interface AttentionOptions {
   /** h; d_model must be a multiple of it. */
   heads: number;
   causal: boolean;
+  /**
+   * A padded batch: valid frames per utterance (b) i32. Keys past an utterance's length are hidden from every
+   * query (clamped to [1, l]); queries past it get outputs that the valid frames never see.
+   */
+  keyLengths?: Tensor;
 }
 
 export interface MaterialisedForward {
@@ -73,6 +78,18 @@ function checkQkv(what: string, q: Tensor, k: Tensor, v: Tensor, heads: number, 
   return { b, l, dModel, h: heads, dh: dModel / heads };
 }
 
+function checkKeyLengths(what: string, opts: AttentionOptions, d: Dims): void {
+  const t = opts.keyLengths;
+  if (t && (t.dtype === 'f32' || t.shape.length !== 1 || t.shape[0] !== d.b)) {
+    throw new ShapeError(`${what}: key lengths ${describe(t)}:${t.dtype} must be (b=${d.b}) integers`);
+  }
+}
+
+/** Overrides of the kernels that take key lengths, and the buffer bound after their own (empty without). */
+function lengthsOf(gpu: Gpu, opts: AttentionOptions, c: Record<string, boolean>) {
+  return { constants: { ...c, KEY_LENGTHS: !!opts.keyLengths }, buffer: opts.keyLengths ?? gpu.empty };
+}
+
 function checkTiledHead(what: string, q: Tensor, d: Dims): void {
   if (d.dh > TILED_MAX_DH) {
     throw new ShapeError(`${what}: head width dh = ${d.dh} of ${describe(q)} with h = ${d.h} exceeds ${TILED_MAX_DH}`);
@@ -97,6 +114,7 @@ function rowsGrid(rows: number): [number, number] {
 /** Scores, softmax and P.v with the (b, h, l, l) probabilities stored (the caller owns and releases them). */
 export function attentionMaterialised(enc: Encoder, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): MaterialisedForward {
   const d = checkQkv('attention', q, k, v, opts.heads);
+  checkKeyLengths('attention', opts, d);
   const gpu = enc.gpu;
   // Created first: on long inputs this is what does not fit, and nothing else is allocated yet.
   const probs = gpu.tensor([d.b, d.h, d.l, d.l], 'f32', undefined, 'attention scores');
@@ -111,10 +129,11 @@ export function attentionMaterialised(enc: Encoder, q: Tensor, k: Tensor, v: Ten
     workgroups: [Math.ceil(d.l / TILE), Math.ceil(d.l / TILE), d.b * d.h],
     macs,
   });
+  const len = lengthsOf(gpu, opts, c);
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, 'softmax_rows', c),
+    pipeline: gpu.pipeline(shader, 'softmax_rows', len.constants),
     params: p(d, { alpha: 1 }),
-    buffers: [probs],
+    buffers: [probs, len.buffer],
     workgroups: rowsGrid(d.b * d.h * d.l),
   });
   enc.dispatch({
@@ -127,7 +146,10 @@ export function attentionMaterialised(enc: Encoder, q: Tensor, k: Tensor, v: Ten
   return { out, probs };
 }
 
-/** dq, dk, dv from the stored probabilities; needs a second (b, h, l, l) buffer for dP / dS. */
+/**
+ * dq, dk, dv from the stored probabilities; needs a second (b, h, l, l) buffer for dP / dS. Key lengths need
+ * not be given again: the probabilities are 0 at hidden keys, and so are dS, dk and dv there.
+ */
 export function attentionMaterialisedBackward(
   enc: Encoder,
   q: Tensor,
@@ -172,20 +194,22 @@ export function attentionMaterialisedBackward(
 export function attentionTiled(enc: Encoder, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions): TiledForward {
   const d = checkQkv('attention', q, k, v, opts.heads);
   checkTiledHead('attention', q, d);
+  checkKeyLengths('attention', opts, d);
   const gpu = enc.gpu;
   const out = gpu.tensor([d.b, d.l, d.dModel], 'f32', undefined, 'attention.out');
   const lse = gpu.tensor([d.b, d.h, d.l], 'f32', undefined, 'attention.lse');
+  const len = lengthsOf(gpu, opts, { CAUSAL: opts.causal, SAVE_LSE: true });
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, 'flash_forward', { CAUSAL: opts.causal, SAVE_LSE: true }),
+    pipeline: gpu.pipeline(shader, 'flash_forward', len.constants),
     params: p(d, { alpha: 1 / Math.sqrt(d.dh) }),
-    buffers: [q, k, v, out, lse],
+    buffers: [q, k, v, out, lse, len.buffer],
     workgroups: [Math.ceil(d.l / ROWS_PER_WG), d.h, d.b],
     macs: 2 * d.b * d.l * d.l * d.dModel * (opts.causal ? 0.5 : 1),
   });
   return { out, lse };
 }
 
-/** Flash-style backward: recomputes P from the logsumexp; D_i = rowsum(dout * out). */
+/** Flash-style backward: recomputes P from the logsumexp; D_i = rowsum(dout * out). Same options as the forward. */
 export function attentionTiledBackward(
   enc: Encoder,
   q: Tensor,
@@ -198,6 +222,7 @@ export function attentionTiledBackward(
 ): AttentionGrads {
   const d = checkQkv('attention backward', q, k, v, opts.heads, [out, dout]);
   checkTiledHead('attention backward', q, d);
+  checkKeyLengths('attention backward', opts, d);
   assertShape(lse, [d.b, d.h, d.l], 'attention backward: lse');
   const gpu = enc.gpu;
   const dd = gpu.tensor([d.b, d.h, d.l], 'f32', undefined, 'attention.D');
@@ -205,22 +230,22 @@ export function attentionTiledBackward(
   const dq = gpu.tensor(q.shape, 'f32', undefined, 'attention.dq');
   const dk = gpu.tensor(q.shape, 'f32', undefined, 'attention.dk');
   const dv = gpu.tensor(q.shape, 'f32', undefined, 'attention.dv');
-  const c = { CAUSAL: opts.causal };
+  const len = lengthsOf(gpu, opts, { CAUSAL: opts.causal });
   const pr = p(d, { alpha: 1 / Math.sqrt(d.dh) });
   const rows: [number, number, number] = [Math.ceil(d.l / ROWS_PER_WG), d.h, d.b];
   const macs = d.b * d.l * d.l * d.dModel * (opts.causal ? 0.5 : 1);
   enc.dispatch({ pipeline: gpu.pipeline(shader, 'row_dot'), params: pr, buffers: [dout, out, dd], workgroups: rows });
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, 'flash_backward_dq', c),
+    pipeline: gpu.pipeline(shader, 'flash_backward_dq', len.constants),
     params: pr,
-    buffers: [q, k, v, dout, lse, dd, dq],
+    buffers: [q, k, v, dout, lse, dd, dq, len.buffer],
     workgroups: rows,
     macs: 3 * macs,
   });
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, 'flash_backward_dkv', c),
+    pipeline: gpu.pipeline(shader, 'flash_backward_dkv', len.constants),
     params: pr,
-    buffers: [q, k, v, dout, lse, dd, dk, dv],
+    buffers: [q, k, v, dout, lse, dd, dk, dv, len.buffer],
     workgroups: rows,
     macs: 4 * macs,
   });
@@ -300,9 +325,9 @@ export function attentionDecode(enc: Encoder, cache: KvCache, q: Tensor, k: Tens
   });
   const out = gpu.tensor([d.b, m, d.dModel], 'f32', undefined, 'attention.out');
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, 'flash_forward', { CAUSAL: true, SAVE_LSE: false }),
+    pipeline: gpu.pipeline(shader, 'flash_forward', { CAUSAL: true, SAVE_LSE: false, KEY_LENGTHS: false }),
     params: pr,
-    buffers: [q, cache.k, cache.v, out, gpu.empty],
+    buffers: [q, cache.k, cache.v, out, gpu.emptyOutput, gpu.empty],
     workgroups: [Math.ceil(m / ROWS_PER_WG), d.h, d.b],
     macs: 2 * d.b * m * (start + (m + 1) / 2) * d.dModel,
   });

@@ -41,6 +41,8 @@ interface Layout {
   CG: number;
   eps: number;
   residual?: Tensor;
+  /** GroupNorm of a padded batch: valid frames per utterance (b) i32; statistics over those only. */
+  frames?: Tensor;
 }
 
 const show = (t: Tensor) => `${t.name}${shapeString(t.shape)}`;
@@ -57,6 +59,10 @@ function layoutParams(s: Layout) {
   return params().u32(s.rows, s.c).f32(s.eps).u32(s.L, s.G, s.CG, BLOCK_ROWS);
 }
 
+function constants(s: Layout) {
+  return { HAS_RESIDUAL: !!s.residual, HAS_FRAMES: !!s.frames };
+}
+
 function forward(enc: Encoder, s: Layout, x: Tensor, gamma: Tensor, beta: Tensor, variant: NormVariant, out?: Tensor): NormForward {
   const gpu = enc.gpu;
   expectSize(s.op, gamma, s.c, `gamma is (${s.c})`);
@@ -68,11 +74,12 @@ function forward(enc: Encoder, s: Layout, x: Tensor, gamma: Tensor, beta: Tensor
   const mean = gpu.tensor(statShape, 'f32', undefined, `${s.op}.mean`);
   const rstd = gpu.tensor(statShape, 'f32', undefined, `${s.op}.rstd`);
   if (x.size === 0) return { y, mean, rstd };
-  const row = variant === 'row' && s.L === 1 && s.G === 1;
+  const row = variant === 'row' && s.L === 1 && s.G === 1 && !s.frames;
+  const buffers = [x, s.residual ?? gpu.empty, gamma, beta, y, mean, rstd];
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, row ? 'norm_forward_row' : 'norm_forward_wg', { HAS_RESIDUAL: !!s.residual }),
+    pipeline: gpu.pipeline(shader, row ? 'norm_forward_row' : 'norm_forward_wg', constants(s)),
     params: layoutParams(s),
-    buffers: [x, s.residual ?? gpu.empty, gamma, beta, y, mean, rstd],
+    buffers: row ? buffers : [...buffers, s.frames ?? gpu.empty],
     workgroups: row ? grid(Math.ceil(s.rows / WGR)) : grid(nStats),
   });
   return { y, mean, rstd };
@@ -104,13 +111,13 @@ function backward(enc: Encoder, s: Layout, dy: Tensor, x: Tensor, gamma: Tensor,
   expectSize(s.op, dbeta, s.c, `dbeta is (${s.c})`);
   const variant = opts.variant ?? (gpu.kind === 'cpu' ? 'row' : 'wg');
   const residual = s.residual ?? gpu.empty;
-  const constants = { HAS_RESIDUAL: !!s.residual };
   if (x.size > 0) {
-    const row = variant === 'row' && s.L === 1 && s.G === 1;
+    const row = variant === 'row' && s.L === 1 && s.G === 1 && !s.frames;
+    const buffers = [x, residual, gamma, saved.mean, saved.rstd, dy, dx];
     enc.dispatch({
-      pipeline: gpu.pipeline(shader, row ? 'norm_backward_row' : 'norm_backward_wg', constants),
+      pipeline: gpu.pipeline(shader, row ? 'norm_backward_row' : 'norm_backward_wg', constants(s)),
       params: layoutParams(s),
-      buffers: [x, residual, gamma, saved.mean, saved.rstd, dy, dx],
+      buffers: row ? buffers : [...buffers, s.frames ?? gpu.empty],
       workgroups: row ? grid(Math.ceil(s.rows / WGR)) : grid(blocks(s)),
     });
   }
@@ -124,9 +131,9 @@ function backward(enc: Encoder, s: Layout, dy: Tensor, x: Tensor, gamma: Tensor,
   const pg = gpu.tensor([nBlocks, s.c], 'f32', undefined, `${s.op}.dgamma.partials`);
   const pb = gpu.tensor([nBlocks, s.c], 'f32', undefined, `${s.op}.dbeta.partials`);
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, 'param_partials', constants),
+    pipeline: gpu.pipeline(shader, 'param_partials', constants(s)),
     params: layoutParams(s),
-    buffers: [x, residual, saved.mean, saved.rstd, dy, pg, pb],
+    buffers: [x, residual, saved.mean, saved.rstd, dy, pg, pb, s.frames ?? gpu.empty],
     workgroups: grid(nBlocks * Math.ceil(s.c / WGP)),
   });
   sumRows(enc, pg, { out: dgamma, accumulate: opts.accumulate });
@@ -209,23 +216,34 @@ export function residualLayerNormBackward(
   return { ...g, dr: g.dx };
 }
 
-function groupNormLayout(op: string, x: Tensor, groups: number, eps: number): Layout {
+function groupNormLayout(op: string, x: Tensor, groups: number, eps: number, frames: Tensor | undefined): Layout {
   if (x.shape.length !== 3) throw new ShapeError(`${op}: ${show(x)} must be (b, l, c)`);
   const [b, l, c] = x.shape;
   if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0) {
     throw new ShapeError(`${op}: ${groups} groups must divide the channels c=${c} of ${show(x)}`);
   }
   if (l < 1 || c < 1) throw new ShapeError(`${op}: ${show(x)} needs at least one frame and one channel`);
-  return { op, rows: b * l, c, L: l, G: groups, CG: c / groups, eps };
+  if (frames && (frames.dtype === 'f32' || frames.shape.length !== 1 || frames.shape[0] !== b)) {
+    throw new ShapeError(`${op}: frames ${show(frames)}:${frames.dtype} must be (b=${b}) integers for ${show(x)}`);
+  }
+  return { op, rows: b * l, c, L: l, G: groups, CG: c / groups, eps, frames };
+}
+
+export interface GroupNormOptions {
+  eps?: number;
+  out?: Tensor;
+  /** A padded batch: valid frames per utterance (b) i32, clamped to [1, l]; statistics over those only, 0 past them. */
+  frames?: Tensor;
 }
 
 /**
  * GroupNorm over time: x (b, l, c), statistics per (b, group) over the l frames and the group's c / groups
  * channels, affine gamma, beta (c) per channel. HuBERT's first feature-extractor layer is groups = c.
- * Returns y (b, l, c) and mean, rstd (b, groups).
+ * With frames (a padded batch), utterance b's statistics are over its first frames[b] frames, and the frames
+ * past them are 0. Returns y (b, l, c) and mean, rstd (b, groups).
  */
-export function groupNorm(enc: Encoder, x: Tensor, gamma: Tensor, beta: Tensor, groups: number, opts: { eps?: number; out?: Tensor } = {}): NormForward {
-  const s = groupNormLayout('groupNorm', x, groups, opts.eps ?? 1e-5);
+export function groupNorm(enc: Encoder, x: Tensor, gamma: Tensor, beta: Tensor, groups: number, opts: GroupNormOptions = {}): NormForward {
+  const s = groupNormLayout('groupNorm', x, groups, opts.eps ?? 1e-5, opts.frames);
   return forward(enc, s, x, gamma, beta, 'wg', opts.out);
 }
 
@@ -237,8 +255,8 @@ export function groupNormBackward(
   gamma: Tensor,
   groups: number,
   saved: NormSaved,
-  opts: Omit<BackwardOptions, 'variant'> = {},
+  opts: Omit<BackwardOptions, 'variant'> & { frames?: Tensor } = {},
 ): NormGrads {
-  const s = groupNormLayout('groupNormBackward', x, groups, 0);
+  const s = groupNormLayout('groupNormBackward', x, groups, 0, opts.frames);
   return backward(enc, s, dy, x, gamma, saved, { ...opts, variant: 'wg' });
 }

@@ -1,5 +1,5 @@
 // Model-level checks on toy configurations: each head's backward, every encoder kind's whole backward through
-// each head's loss, and streaming == offline for the causal kinds, against finite differences (nn/gradcheck.ts's
+// each head's loss, a padded batch == its utterances alone for every kind, and streaming == offline for the causal kinds, against finite differences (nn/gradcheck.ts's
 // policy) or the offline forward. With the module checks (nn/checks.ts) they make the registry that runs after
 // the kernel checks: in vitest, `lab selftest` and on the Device page.
 import type { Gpu } from '../gpu/device.ts';
@@ -272,6 +272,74 @@ export async function streamingError(gpu: Gpu, config: ModelConfig, seed: number
   }
 }
 
+/** Sample counts of the utterances of the padded-batch check: the longest sets the batch's length. */
+const PADDED_LENGTHS = [150, 97, 131];
+
+/**
+ * A padded batch == each utterance alone, for a toy model of `kind` with random parameters: the audio of three
+ * utterances of different lengths, zero-padded into one batch with `lengths`, through a training forward and a
+ * backward of L = sum over valid frames of <out, r>. Worst relative error of the valid frames' outputs against
+ * each utterance's own, and of every parameter's gradient against the sum of the utterances' gradients.
+ */
+export async function paddedBatchError(gpu: Gpu, seed: number, kind: EncoderKind): Promise<number> {
+  const c = toyConfig(kind);
+  const rand = seeded(seed + 1);
+  const model = new HubertModel(gpu, c, new RandomParameters(gpu, seeded(seed)), { heads: { pretrainHead: true } });
+  const d = c.d_model;
+  const samples = Math.max(...PADDED_LENGTHS);
+  const waves = PADDED_LENGTHS.map((n) => randomNormal(n, rand));
+  const directions = PADDED_LENGTHS.map((n) => randomNormal(framesFor(c, n) * d, rand));
+  /** Output (frames, d) of each utterance and every parameter's gradient, of a batch of `items`. */
+  const run = async (items: number[]) => {
+    const width = items.length === 1 ? PADDED_LENGTHS[items[0]] : samples;
+    const frames = framesFor(c, width);
+    const audio = new Float32Array(items.length * width);
+    const dOut = new Float32Array(items.length * frames * d);
+    items.forEach((u, i) => {
+      audio.set(waves[u], i * width);
+      dOut.set(directions[u], i * frames * d);
+    });
+    const a = gpu.tensor([items.length, width], 'f32', audio, 'audio');
+    const dy = gpu.tensor([items.length, frames, d], 'f32', dOut, 'dOut');
+    const out = gpu.run((enc) => {
+      model.params.zeroGrads(enc);
+      const lengths = items.length === 1 ? undefined : items.map((u) => PADDED_LENGTHS[u]);
+      const y = model.forward({ enc, train: true }, a, { lengths }).out;
+      model.backward({ enc, train: true }, dy);
+      return y;
+    });
+    const o = await out.read();
+    const grads = await Promise.all(model.params.all().map((p) => (p.grad ? p.grad.read() : Promise.resolve(new Float32Array(p.value.size)))));
+    [a, dy, out].forEach((t) => t.release());
+    return { outputs: items.map((u, i) => o.subarray(i * frames * d, (i * frames + framesFor(c, PADDED_LENGTHS[u])) * d)), grads };
+  };
+  try {
+    const batch = await run(PADDED_LENGTHS.map((_, u) => u));
+    let worst = 0;
+    const sum = batch.grads.map((g) => new Float32Array(g.length));
+    for (let u = 0; u < PADDED_LENGTHS.length; u++) {
+      const alone = await run([u]);
+      worst = Math.max(worst, maxRelError(batch.outputs[u], alone.outputs[0]));
+      alone.grads.forEach((g, i) => g.forEach((v, j) => (sum[i][j] += v)));
+    }
+    // Each gradient relative to its own scale, or to a thousandth of the largest one's where that is larger: some
+    // are zero up to rounding (the key bias's: softmax ignores a score shift common to a row).
+    const largest = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const floor = 1e-3 * Math.max(...sum.map(largest));
+    batch.grads.forEach((g, i) => {
+      let diff = 0;
+      g.forEach((v, j) => (diff = Math.max(diff, Math.abs(v - sum[i][j]))));
+      worst = Math.max(worst, diff / Math.max(largest(sum[i]), floor, Number.MIN_VALUE));
+    });
+    return worst;
+  } finally {
+    model.release();
+  }
+}
+
+/** Padded batch vs alone: the same kernels over differently laid-out inputs, and float32 sums in another order. */
+const PADDED_TOLERANCE = 1e-3;
+
 const HEAD_NAMES: Record<HeadKind, string> = { pretrain: 'pretrain head', ctc: 'CTC head' };
 
 const modelChecks: Check[] = [
@@ -287,6 +355,14 @@ const modelChecks: Check[] = [
         run: (gpu, seed) => modelHeadGrad(gpu, seed, kind, head),
       }),
     ),
+  ),
+  ...ENCODER_KINDS.map(
+    (kind): Check => ({
+      family: 'models',
+      name: `padded batch == alone ${kind}`,
+      tolerance: PADDED_TOLERANCE,
+      run: (gpu, seed) => paddedBatchError(gpu, seed, kind),
+    }),
   ),
   ...(['mamba', 'causal-transformer'] as const).map(
     (kind): Check => ({

@@ -50,6 +50,17 @@ export interface ForwardOptions {
   allLayers?: boolean;
   /** Stop after this many layers (0 .. n_layers; default all): `out` is then layer k's output. */
   exitAfter?: number;
+  /**
+   * A padded batch: each utterance's samples (b), its audio zero-padded to the batch's. Frames past an
+   * utterance's own framesFor(length) are padding that no valid frame's output depends on, so its valid frames
+   * (and, with a loss over them only, its gradients) equal those of the utterance run alone.
+   */
+  lengths?: readonly number[];
+  /**
+   * Training: run the feature extractor as in inference and give it no gradients (fine-tuning never trains it;
+   * its backward is about a third of a step).
+   */
+  freezeExtractor?: boolean;
 }
 
 export interface HubertOutput {
@@ -96,7 +107,7 @@ export class HubertModel {
   readonly heads: ParameterOptions;
   private saved = new Saved<Record<string, Tensor | undefined>>();
   /** Of the last training forward: layers run, and the hidden states (index 0 .. k - 1) kept for backward. */
-  private trained: { k: number; hidden: Tensor[]; mask: Tensor | undefined } | undefined;
+  private trained: { k: number; hidden: Tensor[]; mask: Tensor | undefined; extractorTrained: boolean } | undefined;
 
   /** Use `create` (seeded initial values) or load.ts (a checkpoint); `params` must follow parameterSpecs(config, heads). */
   constructor(
@@ -145,8 +156,10 @@ export class HubertModel {
   }
 
   /** Frames of audio (b, samples) as the encoder sees them, (b, l, d_model) before masking, with the tensors backward needs. */
-  private frontEnd(pass: Pass, audio: Tensor): { features: Tensor; f: Tensor; x: Tensor } {
-    const features = pass.train ? this.extractor.forward(pass, audio) : extractFeatures(pass, this.extractor, audio, this.options.extractorSegment);
+  private frontEnd(pass: Pass, audio: Tensor, lengths: readonly number[] | undefined, extractorTrains: boolean): { features: Tensor; f: Tensor; x: Tensor } {
+    const features = extractorTrains
+      ? this.extractor.forward(pass, audio, lengths)
+      : extractFeatures({ enc: pass.enc, train: false }, this.extractor, audio, this.options.extractorSegment, lengths);
     const f = this.featureNorm.forward(pass, features);
     const x = this.postExtractProj.forward(pass, f);
     if (!pass.train) pass.enc.releaseAfter(features, f);
@@ -166,22 +179,40 @@ export class HubertModel {
     if (mask && (mask.dtype !== 'f32' || mask.size !== b * l)) {
       throw new ShapeError(`model: mask ${mask.name}${shapeString(mask.shape)}:${mask.dtype} must be (b, l) = [${b}, ${l}] f32 for audio ${audio.name}${shapeString(audio.shape)}`);
     }
-    const { features, f, x } = this.frontEnd(pass, audio); // x (b, l, d_model)
+    const { lengths } = opts;
+    if (lengths && (lengths.length !== b || lengths.some((n) => !Number.isInteger(n) || n < 1 || n > audio.shape[1]))) {
+      throw new ShapeError(`model: lengths [${lengths.join(', ')}] must be ${b} sample counts in [1, ${audio.shape[1]}] for audio ${audio.name}${shapeString(audio.shape)}`);
+    }
+    const { frames, padding } = lengths ? this.paddingOf(lengths, l) : { frames: undefined, padding: undefined };
+    const extractorTrained = train && !opts.freezeExtractor;
+    const { features, f, x } = this.frontEnd(pass, audio, lengths, extractorTrained); // x (b, l, d_model)
     const xm = mask && this.maskEmb ? maskFrames(enc, x, mask.view([x.shape[0] * x.shape[1]]), this.maskEmb.value) : x;
     if (xm !== x) enc.releaseAfter(x);
-    let h = this.posConv.forward(pass, xm);
-    if (train) this.saved.set({ features, f, xm }, ['features', 'f', 'xm']);
-    else enc.releaseAfter(xm);
+    let h = this.posConv.forward(pass, xm, padding);
+    const kept = { xm, frames, padding };
+    if (train) this.saved.set({ features, f, ...kept }, ['features', 'f', 'xm', 'frames', 'padding']);
+    else enc.releaseAfter(...Object.values(kept).filter((t): t is Tensor => t !== undefined));
     const hidden: Tensor[] = [h];
     for (let i = 0; i < k; i++) {
-      const next = this.layers[i].forward(pass, h);
+      const next = this.layers[i].forward(pass, h, frames);
       if (!train && !opts.allLayers) enc.releaseAfter(h);
       h = next;
       hidden.push(h);
     }
-    if (train) this.trained = { k, hidden: hidden.slice(0, k), mask };
+    if (train) this.trained = { k, hidden: hidden.slice(0, k), mask, extractorTrained };
     const layers = opts.allLayers ? hidden.map((t, i) => (train && i < k ? t.view(t.shape) : t)) : undefined;
     return { out: h, layers };
+  }
+
+  /** A padded batch's frames per utterance, (b) i32, and its padded frames, (b * l) f32 1 = padding. */
+  private paddingOf(lengths: readonly number[], l: number): { frames: Tensor; padding: Tensor } {
+    const counts = lengths.map((n) => framesFor(this.config, n));
+    const pad = new Float32Array(lengths.length * l);
+    counts.forEach((n, i) => pad.fill(1, i * l + n, (i + 1) * l));
+    return {
+      frames: this.gpu.tensor([lengths.length], 'i32', Int32Array.from(counts), 'model.frames'),
+      padding: this.gpu.tensor([lengths.length * l], 'f32', pad, 'model.padding'),
+    };
   }
 
   /**
@@ -195,7 +226,7 @@ export class HubertModel {
     const t = this.trained;
     if (!t) throw new LabError('bad-input', 'model: backward without a training forward');
     this.trained = undefined;
-    const { k, hidden, mask } = t;
+    const { k, hidden, mask, extractorTrained } = t;
     const shape = hidden[0].shape;
     for (const [i, g] of [[k, dOut] as const, ...dLayers.map((g, i) => [i, g] as const)]) {
       if (g && g.size !== hidden[0].size) throw new ShapeError(`model: gradient ${g.name}${shapeString(g.shape)} of layer ${i} must be ${shapeString(shape)}`);
@@ -224,7 +255,7 @@ export class HubertModel {
     }
     const df = this.postExtractProj.backward(pass, dx);
     const dfeat = this.featureNorm.backward(pass, df);
-    this.extractor.backward(pass, dfeat);
+    if (extractorTrained) this.extractor.backward(pass, dfeat);
     enc.releaseAfter(dx, df, dfeat);
   }
 
@@ -270,15 +301,15 @@ function concatFrames(pass: Pass, parts: Tensor[], name: string): Tensor {
  * frames equal the unsegmented forward's. The group-norm extractor needs whole-utterance statistics and cannot
  * be segmented: too long an input raises TooLargeError there.
  */
-function extractFeatures(pass: Pass, extractor: FeatureExtractor, audio: Tensor, segment: number | undefined): Tensor {
+function extractFeatures(pass: Pass, extractor: FeatureExtractor, audio: Tensor, segment: number | undefined, lengths: readonly number[] | undefined): Tensor {
   const gpu = pass.enc.gpu;
   const limit = gpu.maxBindingBytes;
   if (audio.shape.length !== 2) throw new ShapeError(`feature_extractor: audio ${audio.name}${shapeString(audio.shape)} must be (b, samples)`);
   const [b, samples] = audio.shape;
   const worst = largestIntermediate(extractor.dims, b, samples);
-  if (segment === undefined && worst.bytes <= limit) return extractor.forward(pass, audio);
+  if (segment === undefined && worst.bytes <= limit) return extractor.forward(pass, audio, lengths);
   if (extractor.dims.norm === 'group') {
-    if (worst.bytes <= limit) return extractor.forward(pass, audio);
+    if (worst.bytes <= limit) return extractor.forward(pass, audio, lengths);
     throw new TooLargeError(`${worst.what} (the group-norm extractor normalises over the whole utterance, so it cannot run in segments)`, worst.bytes, limit, 'maxStorageBufferBindingSize');
   }
   const [c0, , s0] = extractor.dims.layers[0];

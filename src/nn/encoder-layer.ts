@@ -49,10 +49,10 @@ export class EncoderLayer<S extends MixerState = MixerState> {
     }
   }
 
-  /** x (b, l, d_model) -> (b, l, d_model). */
-  forward(pass: Pass, x: Tensor): Tensor {
+  /** x (b, l, d_model), lengths (b) i32 of a padded batch (see Mixer) -> (b, l, d_model). */
+  forward(pass: Pass, x: Tensor, lengths?: Tensor): Tensor {
     this.check(x);
-    const m = this.mixer.forward(pass, x);
+    const m = this.mixer.forward(pass, x, lengths);
     const x1 = this.mixerNorm.forward(pass, x, m); // LN(x + Mixer(x))
     let y = x1;
     let f: Tensor | undefined;

@@ -63,14 +63,31 @@ export class FeatureExtractor {
     return audio.view([audio.shape[0], audio.shape[1], 1]);
   }
 
-  /** audio (b, samples) -> (b, l, channels), l: floor((l_in - k) / stride) + 1 per layer. */
-  forward(pass: Pass, audio: Tensor): Tensor {
+  /**
+   * The first layer's valid frames of each utterance of a padded batch, lengths (b) in samples: the frames
+   * the group norm's statistics cover (every later layer's valid frames read only valid frames).
+   */
+  private firstLayerFrames(pass: Pass, lengths: readonly number[]): Tensor {
+    const [, k, stride] = this.dims.layers[0];
+    const frames = Int32Array.from(lengths, (n) => (n < k ? 1 : Math.floor((n - k) / stride) + 1));
+    return pass.enc.gpu.tensor([lengths.length], 'i32', frames, 'feature_extractor.frames');
+  }
+
+  /**
+   * audio (b, samples) -> (b, l, channels), l: floor((l_in - k) / stride) + 1 per layer. lengths (b): each
+   * utterance's samples in a padded batch; the group norm then takes each utterance's statistics over its own
+   * frames, so that its valid frames equal the utterance's alone.
+   */
+  forward(pass: Pass, audio: Tensor, lengths?: readonly number[]): Tensor {
     const { enc, train } = pass;
     const saved: Record<string, Tensor> = {};
+    const groupNorm = this.norm instanceof GroupNorm ? this.norm : undefined;
+    if (lengths && lengths.length !== audio.shape[0]) throw new ShapeError(`feature_extractor: ${lengths.length} lengths for audio ${audio.name}${shapeString(audio.shape)}`);
+    const frames0 = groupNorm && lengths ? this.firstLayerFrames(pass, lengths) : undefined;
     let x = this.frames(audio);
     this.convs.forEach((conv, i) => {
       const c = conv.forward(pass, x); // (b, l_i, c_i)
-      const pre = i === 0 ? this.norm.forward(pass, c) : c;
+      const pre = i > 0 ? c : groupNorm ? groupNorm.forward(pass, c, frames0) : this.norm.forward(pass, c);
       const last = i === this.convs.length - 1;
       if (train) {
         if (i === 0) saved.conv0 = c;
@@ -83,6 +100,8 @@ export class FeatureExtractor {
         x = unary(enc, 'gelu', pre);
       }
     });
+    if (frames0 && train) saved.frames0 = frames0;
+    else if (frames0) enc.releaseAfter(frames0);
     if (train) this.saved.set(saved, Object.keys(saved));
     return x;
   }

@@ -12,10 +12,12 @@ export interface MixerState {
  * x (b, l, d_model) -> y (b, l, d_model), same contract as every module: forward borrows x and returns a new
  * tensor owned by the caller, saving what backward needs when pass.train; backward(dy) returns dx (owned by
  * the caller), accumulates parameter gradients and does not release dy.
+ * lengths (b) i32, borrowed: the valid frames of each utterance of a padded batch. A mixer that looks ahead
+ * keeps the padded frames out of the valid frames' outputs; a causal one needs no lengths (padding comes last).
  */
 export interface Mixer<S extends MixerState = MixerState> {
   readonly name: string;
-  forward(pass: Pass, x: Tensor): Tensor;
+  forward(pass: Pass, x: Tensor, lengths?: Tensor): Tensor;
   backward(pass: Pass, dy: Tensor): Tensor;
   /** Causal mixers only (inference): an empty state for `batch` streams. */
   startState?(gpu: Gpu, batch: number): S;

@@ -66,7 +66,7 @@ export class LayerNorm {
 export class GroupNorm {
   readonly weight: Parameter;
   readonly bias: Parameter;
-  private saved = new Saved<{ x: Tensor; mean: Tensor; rstd: Tensor }>();
+  private saved = new Saved<{ x: Tensor; mean: Tensor; rstd: Tensor; frames: Tensor | undefined }>();
 
   constructor(
     params: ParameterSet,
@@ -85,22 +85,24 @@ export class GroupNorm {
     }
   }
 
-  forward({ enc, train }: Pass, x: Tensor): Tensor {
+  /** x (b, l, c), frames (b) i32 of a padded batch (borrowed): statistics over those frames, 0 past them. */
+  forward({ enc, train }: Pass, x: Tensor, frames?: Tensor): Tensor {
     this.check(x);
-    const { y, mean, rstd } = groupNorm(enc, x, this.weight.value, this.bias.value, this.groups, { eps: EPS });
-    if (train) this.saved.set({ x, mean, rstd }, ['mean', 'rstd']);
+    const { y, mean, rstd } = groupNorm(enc, x, this.weight.value, this.bias.value, this.groups, { eps: EPS, frames });
+    if (train) this.saved.set({ x, mean, rstd, frames }, ['mean', 'rstd']);
     else enc.releaseAfter(mean, rstd);
     return y;
   }
 
   backward({ enc }: Pass, dy: Tensor): Tensor {
-    const { x, mean, rstd } = this.saved.take(enc, this.name);
+    const { x, mean, rstd, frames } = this.saved.take(enc, this.name);
     if (dy.size !== x.size) throw new ShapeError(`${this.name}: dy ${dy.name}${shapeString(dy.shape)} must match the input ${shapeString(x.shape)}`);
     const gpu = enc.gpu;
     const { dx } = groupNormBackward(enc, dy.view(x.shape), x, this.weight.value, this.groups, { mean, rstd }, {
       dgamma: this.weight.gradient(gpu),
       dbeta: this.bias.gradient(gpu),
       accumulate: true,
+      frames,
     });
     return dx;
   }

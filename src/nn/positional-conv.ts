@@ -6,6 +6,7 @@ import type { Gpu } from '../gpu/device.ts';
 import { LabError } from '../gpu/errors.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { accumulate, unary, unaryBackward } from '../kernels/elementwise.ts';
+import { maskFrames } from '../kernels/heads.ts';
 import { Conv1d, type Conv1dState } from './conv1d.ts';
 import { Saved, type ParameterSet, type Pass } from './module.ts';
 import { LayerNorm } from './norms.ts';
@@ -21,7 +22,7 @@ export interface PositionalConvDims {
 export class PositionalConv {
   readonly conv: Conv1d;
   readonly norm: LayerNorm;
-  private saved = new Saved<{ pre: Tensor; a: Tensor }>();
+  private saved = new Saved<{ pre: Tensor; a: Tensor; xz: Tensor | undefined; padding: Tensor | undefined }>();
 
   constructor(
     params: ParameterSet,
@@ -32,23 +33,31 @@ export class PositionalConv {
     this.norm = new LayerNorm(params, 'encoder.layer_norm', d_model);
   }
 
-  /** x (b, l, d_model) -> LN(x + GELU(conv(x))) (b, l, d_model). */
-  forward(pass: Pass, x: Tensor): Tensor {
+  /**
+   * x (b, l, d_model) -> LN(x + GELU(conv(x))) (b, l, d_model). padding (b * l) f32, borrowed, 1 on the padded
+   * frames of a padded batch: the 'same' conv reads zeros there, as it does past an utterance's end alone.
+   */
+  forward(pass: Pass, x: Tensor, padding?: Tensor): Tensor {
     const { enc, train } = pass;
-    const pre = this.conv.forward(pass, x);
+    // The conv's input (kept for its backward); a causal conv never reads past a frame, so needs no zeros.
+    const xz = padding && this.dims.padding === 'same' ? maskFrames(enc, x, padding) : undefined;
+    const pre = this.conv.forward(pass, xz ?? x);
     const a = unary(enc, 'gelu', pre);
     const y = this.norm.forward(pass, x, a);
-    if (train) this.saved.set({ pre, a }, ['pre', 'a']);
-    else enc.releaseAfter(pre, a);
+    const inner = { pre, a, xz };
+    if (train) this.saved.set({ ...inner, padding }, ['pre', 'a', 'xz']);
+    else enc.releaseAfter(...Object.values(inner).filter((t): t is Tensor => t !== undefined));
     return y;
   }
 
   backward(pass: Pass, dy: Tensor): Tensor {
     const { enc } = pass;
-    const { pre } = this.saved.take(enc, 'encoder.pos_conv');
+    const { pre, padding } = this.saved.take(enc, 'encoder.pos_conv');
     const ds = this.norm.backward(pass, dy); // the gradient of x + a, for both terms
     const dpre = unaryBackward(enc, 'gelu', pre, ds);
-    const dx = this.conv.backward(pass, dpre);
+    const dxz = this.conv.backward(pass, dpre);
+    const dx = padding && this.dims.padding === 'same' ? maskFrames(enc, dxz, padding) : dxz;
+    if (dx !== dxz) enc.releaseAfter(dxz);
     accumulate(enc, dx, ds);
     enc.releaseAfter(ds, dpre);
     return dx;

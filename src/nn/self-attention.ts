@@ -52,7 +52,15 @@ export class SelfAttention implements Mixer<AttentionState> {
   readonly heads: number;
   readonly causal: boolean;
   readonly form: AttentionForm;
-  private saved = new Saved<{ q: Tensor; k: Tensor; v: Tensor; attn: Tensor; probs: Tensor | undefined; lse: Tensor | undefined }>();
+  private saved = new Saved<{
+    q: Tensor;
+    k: Tensor;
+    v: Tensor;
+    attn: Tensor;
+    probs: Tensor | undefined;
+    lse: Tensor | undefined;
+    lengths: Tensor | undefined;
+  }>();
 
   constructor(
     params: ParameterSet,
@@ -76,14 +84,14 @@ export class SelfAttention implements Mixer<AttentionState> {
     }
   }
 
-  /** x (b, l, d_model) -> (b, l, d_model). */
-  forward(pass: Pass, x: Tensor): Tensor {
+  /** x (b, l, d_model), lengths (b) i32 optional (keys past them are hidden) -> (b, l, d_model). */
+  forward(pass: Pass, x: Tensor, lengths?: Tensor): Tensor {
     this.check(x);
     const { enc, train } = pass;
     const q = this.q.forward(pass, x);
     const k = this.k.forward(pass, x);
     const v = this.v.forward(pass, x);
-    const opts = { heads: this.heads, causal: this.causal };
+    const opts = { heads: this.heads, causal: this.causal, keyLengths: lengths };
     let attn: Tensor;
     let probs: Tensor | undefined;
     let lse: Tensor | undefined;
@@ -97,7 +105,7 @@ export class SelfAttention implements Mixer<AttentionState> {
     }
     const y = this.out.forward(pass, attn);
     const kept = { q, k, v, attn, probs, lse };
-    if (train) this.saved.set(kept, ['q', 'k', 'v', 'attn', 'probs', 'lse']);
+    if (train) this.saved.set({ ...kept, lengths }, ['q', 'k', 'v', 'attn', 'probs', 'lse']);
     else enc.releaseAfter(...Object.values(kept).filter((t): t is Tensor => t !== undefined));
     return y;
   }
@@ -105,8 +113,8 @@ export class SelfAttention implements Mixer<AttentionState> {
   /** dy (b, l, d_model) -> dx; accumulates the four projections' gradients. */
   backward(pass: Pass, dy: Tensor): Tensor {
     const { enc } = pass;
-    const { q, k, v, attn, probs, lse } = this.saved.take(enc, this.name);
-    const opts = { heads: this.heads, causal: this.causal };
+    const { q, k, v, attn, probs, lse, lengths } = this.saved.take(enc, this.name);
+    const opts = { heads: this.heads, causal: this.causal, keyLengths: lengths };
     const dattn = this.out.backward(pass, dy);
     const g = probs
       ? attentionMaterialisedBackward(enc, q, k, v, probs, dattn, opts)

@@ -73,7 +73,7 @@ export async function transcribeEntries(
     if (!batch) continue;
     const audio = gpu.tensor([batch.entries.length, batch.samples], 'f32', batch.audio, 'audio');
     const lp = gpu.run((enc) => {
-      const r = model.forward({ enc, train: false }, audio);
+      const r = model.forward({ enc, train: false }, audio, { lengths: batch.lengths });
       const y = head.logProbs({ enc, train: false }, r.out);
       enc.releaseAfter(r.out, audio);
       return y;

@@ -60,7 +60,7 @@ export async function maskedPrediction(
   const targetsT = gpu.tensor([b, l], 'i32', t, 'targets');
   const enc = gpu.encoder();
   const pass = { enc, train };
-  const out = model.forward(pass, audio, { mask: maskT });
+  const out = model.forward(pass, audio, { mask: maskT, lengths: batch.lengths });
   const { loss, stats } = head.forward(pass, out.out, targetsT, maskT);
   if (train) {
     const dx = head.backward(pass, 1);
@@ -80,6 +80,8 @@ export interface CtcStepOptions {
   rand?: () => number;
   /** Train only the CTC head this step: the encoder runs as in inference (fine-tuning's first updates). */
   encoderFrozen?: boolean;
+  /** The feature extractor runs as in inference and gets no gradient (fine-tuning). */
+  extractorFrozen?: boolean;
 }
 
 /** CTC on one batch; with train, backward runs too. Returns the mean loss over utterances. */
@@ -94,7 +96,7 @@ export async function ctcObjective(model: HubertModel, batch: AudioBatch, train:
   const maskT = train && o.mask && o.rand && model.maskEmb ? gpu.tensor([b, l], 'f32', spanMask(lengths, l, o.mask, o.rand), 'mask') : undefined;
   const enc = gpu.encoder();
   const encoderTrains = train && !o.encoderFrozen;
-  const out = model.forward({ enc, train: encoderTrains }, audio, { mask: maskT });
+  const out = model.forward({ enc, train: encoderTrains }, audio, { mask: maskT, lengths: batch.lengths, freezeExtractor: o.extractorFrozen });
   const { loss, nll } = head.forward({ enc, train }, out.out, { targets, inputLengths: lengths, targetLengths, S });
   if (train) {
     const dx = head.backward({ enc, train }, 1);

@@ -282,7 +282,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
         const r: MicroResult = await adviseOnSize(settings, batch, () =>
           settings.stage === 'pretrain'
             ? maskedPrediction(model, batch, targets!, settings.mask!, rand, true)
-            : ctcObjective(model, batch, true, { mask: settings.mask ?? undefined, rand, encoderFrozen }),
+            : ctcObjective(model, batch, true, { mask: settings.mask ?? undefined, rand, encoderFrozen, extractorFrozen: frozenExtractor }),
         );
         if (!Number.isFinite(r.loss)) {
           throw new NonFiniteError(

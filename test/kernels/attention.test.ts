@@ -32,7 +32,11 @@ const SHAPES = [
 ];
 const CASES: AttentionCase[] = [];
 for (const form of ['materialised', 'tiled'] as const)
-  for (const causal of [false, true]) for (const s of SHAPES) CASES.push({ form, causal, ...s });
+  for (const causal of [false, true]) {
+    for (const s of SHAPES) CASES.push({ form, causal, ...s });
+    // A padded batch: keys past each utterance's length are hidden.
+    CASES.push({ form, causal, b: 3, l: 90, dModel: 12, heads: 2, padded: true });
+  }
 
 describe('attention against its CPU twin (forward and backward)', () => {
   for (const c of CASES) {
@@ -41,8 +45,9 @@ describe('attention against its CPU twin (forward and backward)', () => {
       const seed = freshSeed();
       const x = attentionInputs(c, seed);
       const got = await runAttentionGpu(gpu, c, x);
-      const want = attentionRef(x.q, x.k, x.v, c);
-      const grads = attentionBackwardRef(x.q, x.k, x.v, x.dout, c);
+      const shape = { ...c, keyLengths: x.keyLengths };
+      const want = attentionRef(x.q, x.k, x.v, shape);
+      const grads = attentionBackwardRef(x.q, x.k, x.v, x.dout, shape);
       expect(maxRelError(got.out, want.out), `out, seed ${seed}`).toBeLessThan(FORWARD_BOUND);
       const saved = c.form === 'materialised' ? want.probs : want.lse;
       expect(maxRelError(got.saved, saved), `${c.form === 'materialised' ? 'probs' : 'lse'}, seed ${seed}`).toBeLessThan(FORWARD_BOUND);
@@ -73,11 +78,11 @@ describe('the two forms agree with each other', () => {
 });
 
 describe('twin backward against central finite differences of the twin forward (float64)', () => {
-  for (const causal of [false, true]) {
-    it(`b2 l5 d6 h2${causal ? ' causal' : ''}: dq, dk, dv`, () => {
+  for (const [causal, keyLengths] of [[false], [true], [false, [3, 5]]] as [boolean, number[]?][]) {
+    it(`b2 l5 d6 h2${causal ? ' causal' : ''}${keyLengths ? ` key lengths ${keyLengths}` : ''}: dq, dk, dv`, () => {
       const seed = freshSeed();
       const rand = seeded(seed);
-      const s: AttentionShape = { b: 2, l: 5, dModel: 6, heads: 2, causal };
+      const s: AttentionShape = { b: 2, l: 5, dModel: 6, heads: 2, causal, keyLengths };
       const n = s.b * s.l * s.dModel;
       const gen = () => Float64Array.from({ length: n }, () => rand() * 2 - 1);
       const [q, k, v, dout] = [gen(), gen(), gen(), gen()];

@@ -65,6 +65,9 @@ describe('group norm against its CPU twin', () => {
     { b: 2, l: 5, c: 33, groups: 11 },
     { b: 1, l: 257, c: 6, groups: 1 },
     { b: 2, l: 300, c: 64, groups: 64 },
+    // Padded batches: statistics over each utterance's valid frames only.
+    { b: 3, l: 37, c: 8, groups: 8, padded: true },
+    { b: 4, l: 300, c: 12, groups: 4, padded: true },
   ];
   for (const k of cases) {
     it(describeGroupNorm(k), async () => {
@@ -121,16 +124,17 @@ describe('the twins\' backward matches finite differences of their forward', () 
     }
   }
 
-  for (const [b, l, c, groups] of [[2, 3, 4, 2], [1, 4, 3, 3], [2, 2, 6, 1]]) {
-    it(`group norm ${b}x${l}x${c} groups ${groups}: dx, dgamma, dbeta`, () => {
+  const groupCases: [number, number, number, number, number[]?][] = [[2, 3, 4, 2], [1, 4, 3, 3], [2, 2, 6, 1], [3, 4, 2, 2, [4, 1, 2]]];
+  for (const [b, l, c, groups, frames] of groupCases) {
+    it(`group norm ${b}x${l}x${c} groups ${groups}${frames ? ` frames ${frames}` : ''}: dx, dgamma, dbeta`, () => {
       const seed = freshSeed();
       const rand = seeded(seed);
       const x = f64(b * l * c, rand, 2);
       const gamma = f64(c, rand);
       const beta = f64(c, rand);
       const w = f64(b * l * c, rand);
-      const loss = () => groupNormRef(x, gamma, beta, b, l, c, groups).y.reduce((s, v, i) => s + v * w[i], 0);
-      const g = groupNormBackwardRef(w, x, gamma, groupNormRef(x, gamma, beta, b, l, c, groups), b, l, c, groups);
+      const loss = () => groupNormRef(x, gamma, beta, b, l, c, groups, 1e-5, frames).y.reduce((s, v, i) => s + v * w[i], 0);
+      const g = groupNormBackwardRef(w, x, gamma, groupNormRef(x, gamma, beta, b, l, c, groups, 1e-5, frames), b, l, c, groups, frames);
       expectClose(g.dx, finiteDifferences(x, loss), 'dx', seed);
       expectClose(g.dgamma, finiteDifferences(gamma, loss), 'dgamma', seed);
       expectClose(g.dbeta, finiteDifferences(beta, loss), 'dbeta', seed);

@@ -25,10 +25,12 @@ export interface AttentionCase {
   dModel: number;
   heads: number;
   causal: boolean;
+  /** A padded batch: random key lengths in [1, l] per utterance. */
+  padded?: boolean;
 }
 
 export function describeAttention(c: AttentionCase): string {
-  return `${c.form} b${c.b} l${c.l} d${c.dModel} h${c.heads}${c.causal ? ' causal' : ''}`;
+  return `${c.form} b${c.b} l${c.l} d${c.dModel} h${c.heads}${c.causal ? ' causal' : ''}${c.padded ? ' padded' : ''}`;
 }
 
 export interface AttentionInputs {
@@ -36,12 +38,15 @@ export interface AttentionInputs {
   k: Float32Array;
   v: Float32Array;
   dout: Float32Array;
+  keyLengths?: number[];
 }
 
-export function attentionInputs(c: { b: number; l: number; dModel: number }, seed: number): AttentionInputs {
+export function attentionInputs(c: { b: number; l: number; dModel: number; padded?: boolean }, seed: number): AttentionInputs {
   const rand = seeded(seed);
   const n = c.b * c.l * c.dModel;
-  return { q: randomNormal(n, rand), k: randomNormal(n, rand), v: randomNormal(n, rand), dout: randomNormal(n, rand) };
+  const x: AttentionInputs = { q: randomNormal(n, rand), k: randomNormal(n, rand), v: randomNormal(n, rand), dout: randomNormal(n, rand) };
+  if (c.padded) x.keyLengths = Array.from({ length: c.b }, () => 1 + Math.floor(rand() * c.l));
+  return x;
 }
 
 function upload(gpu: Gpu, c: AttentionCase, x: AttentionInputs) {
@@ -51,6 +56,7 @@ function upload(gpu: Gpu, c: AttentionCase, x: AttentionInputs) {
     k: gpu.tensor(shape, 'f32', x.k, 'k'),
     v: gpu.tensor(shape, 'f32', x.v, 'v'),
     dout: gpu.tensor(shape, 'f32', x.dout, 'dout'),
+    keyLengths: x.keyLengths ? gpu.tensor([c.b], 'i32', Int32Array.from(x.keyLengths), 'key lengths') : undefined,
   };
 }
 
@@ -66,8 +72,8 @@ export interface AttentionGpuResult {
 /** Forward and backward of one form on the GPU (one encoder each). */
 export async function runAttentionGpu(gpu: Gpu, c: AttentionCase, x: AttentionInputs, backward = true): Promise<AttentionGpuResult> {
   const t = upload(gpu, c, x);
-  const opts = { heads: c.heads, causal: c.causal };
-  const held: Tensor[] = [t.q, t.k, t.v, t.dout];
+  const opts = { heads: c.heads, causal: c.causal, keyLengths: t.keyLengths };
+  const held: (Tensor | undefined)[] = [t.q, t.k, t.v, t.dout, t.keyLengths];
   try {
     let out: Tensor<'f32'>;
     let saved: Tensor<'f32'>;
@@ -101,7 +107,7 @@ export async function runAttentionGpu(gpu: Gpu, c: AttentionCase, x: AttentionIn
 export async function checkAttentionForward(gpu: Gpu, c: AttentionCase, seed: number): Promise<number> {
   const x = attentionInputs(c, seed);
   const got = await runAttentionGpu(gpu, c, x, false);
-  const want = attentionRef(x.q, x.k, x.v, { ...c });
+  const want = attentionRef(x.q, x.k, x.v, { ...c, keyLengths: x.keyLengths });
   return Math.max(maxRelError(got.out, want.out), maxRelError(got.saved, c.form === 'materialised' ? want.probs : want.lse));
 }
 
@@ -109,7 +115,7 @@ export async function checkAttentionForward(gpu: Gpu, c: AttentionCase, seed: nu
 export async function checkAttentionBackward(gpu: Gpu, c: AttentionCase, seed: number): Promise<number> {
   const x = attentionInputs(c, seed);
   const got = await runAttentionGpu(gpu, c, x, true);
-  const want = attentionBackwardRef(x.q, x.k, x.v, x.dout, { ...c });
+  const want = attentionBackwardRef(x.q, x.k, x.v, x.dout, { ...c, keyLengths: x.keyLengths });
   return Math.max(maxRelError(got.dq, want.dq), maxRelError(got.dk, want.dk), maxRelError(got.dv, want.dv));
 }
 
@@ -175,6 +181,8 @@ for (const form of ['materialised', 'tiled'] as const) {
   CASES.push({ form, b: 2, l: 37, dModel: 12, heads: 2, causal: true }); // dh = 6
   CASES.push({ form, b: 1, l: 130, dModel: 32, heads: 4, causal: false });
   CASES.push({ form, b: 1, l: 67, dModel: 15, heads: 3, causal: true }); // dh = 5
+  CASES.push({ form, b: 3, l: 70, dModel: 12, heads: 3, causal: false, padded: true });
+  CASES.push({ form, b: 2, l: 45, dModel: 8, heads: 2, causal: true, padded: true });
 }
 
 export const attentionChecks: Check[] = [

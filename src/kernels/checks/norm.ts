@@ -83,10 +83,12 @@ export interface GroupNormCase {
   l: number;
   c: number;
   groups: number;
+  /** A padded batch: random valid frame counts in [1, l] per utterance. */
+  padded?: boolean;
 }
 
 export function describeGroupNorm(k: GroupNormCase): string {
-  return `${k.b}x${k.l}x${k.c} groups ${k.groups}`;
+  return `${k.b}x${k.l}x${k.c} groups ${k.groups}${k.padded ? ' padded' : ''}`;
 }
 
 export async function checkGroupNorm(gpu: Gpu, k: GroupNormCase, seed: number): Promise<NormErrors> {
@@ -104,14 +106,16 @@ export async function checkGroupNorm(gpu: Gpu, k: GroupNormCase, seed: number): 
   const gamma = gpu.tensor([c], 'f32', gData, 'gamma');
   const beta = gpu.tensor([c], 'f32', bData, 'beta');
   const dy = gpu.tensor([b, l, c], 'f32', dyData, 'dy');
+  const lens = k.padded ? Array.from({ length: b }, () => 1 + Math.floor(rand() * l)) : undefined;
+  const frames = lens ? gpu.tensor([b], 'i32', Int32Array.from(lens), 'frames') : undefined;
   const [fwd, grads] = gpu.run((enc) => {
-    const f = groupNorm(enc, x, gamma, beta, groups);
-    return [f, groupNormBackward(enc, dy, x, gamma, groups, f)] as const;
+    const f = groupNorm(enc, x, gamma, beta, groups, { frames });
+    return [f, groupNormBackward(enc, dy, x, gamma, groups, f, { frames })] as const;
   });
   const [y, mean, rstd, dx, dgamma, dbeta] = await readAll([fwd.y, fwd.mean, fwd.rstd, grads.dx, grads.dgamma, grads.dbeta]);
-  releaseAll([x, gamma, beta, dy, fwd.y, fwd.mean, fwd.rstd, grads.dx, grads.dgamma, grads.dbeta]);
-  const want = groupNormRef(xData, gData, bData, b, l, c, groups);
-  const wantG = groupNormBackwardRef(dyData, xData, gData, want, b, l, c, groups);
+  releaseAll([x, gamma, beta, dy, fwd.y, fwd.mean, fwd.rstd, grads.dx, grads.dgamma, grads.dbeta, frames]);
+  const want = groupNormRef(xData, gData, bData, b, l, c, groups, 1e-5, lens);
+  const wantG = groupNormBackwardRef(dyData, xData, gData, want, b, l, c, groups, lens);
   return {
     y: maxRelError(y, want.y),
     mean: maxRelError(mean, want.mean),
@@ -137,6 +141,8 @@ const LN_CASES: LayerNormCase[] = [
 const GN_CASES: GroupNormCase[] = [
   { b: 2, l: 37, c: 8, groups: 8 },
   { b: 1, l: 129, c: 12, groups: 3 },
+  { b: 3, l: 41, c: 6, groups: 6, padded: true },
+  { b: 2, l: 200, c: 4, groups: 2, padded: true },
 ];
 
 export const normChecks: Check[] = [

@@ -1,6 +1,7 @@
 // CPU twin of attention.wgsl: multi-head scaled dot-product attention, float64 throughout.
 // q, k, v, out: (b, l, d_model) row-major; head hh owns channels hh*dh .. hh*dh + dh - 1; scale 1/sqrt(dh).
-// Causal: query i sees keys j <= i.
+// Causal: query i sees keys j <= i. Key lengths (a padded batch): batch bb's keys j >= keyLengths[bb] (clamped to
+// [1, l]) are hidden from every query.
 
 export interface AttentionShape {
   b: number;
@@ -8,6 +9,13 @@ export interface AttentionShape {
   dModel: number;
   heads: number;
   causal: boolean;
+  keyLengths?: readonly number[];
+}
+
+/** Keys query i of batch bb sees: 0 .. n - 1. */
+function seen(s: AttentionShape, bb: number, i: number): number {
+  const n = s.causal ? i + 1 : s.l;
+  return s.keyLengths ? Math.min(n, Math.max(1, Math.min(s.l, s.keyLengths[bb]))) : n;
 }
 
 export interface AttentionRefForward {
@@ -23,7 +31,7 @@ export interface AttentionRefGrads {
 }
 
 export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, s: AttentionShape): AttentionRefForward {
-  const { b, l, dModel, heads, causal } = s;
+  const { b, l, dModel, heads } = s;
   const dh = dModel / heads;
   const scale = 1 / Math.sqrt(dh);
   const out = new Float64Array(b * l * dModel);
@@ -33,7 +41,7 @@ export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: Arra
   for (let bb = 0; bb < b; bb++)
     for (let hh = 0; hh < heads; hh++)
       for (let i = 0; i < l; i++) {
-        const n = causal ? i + 1 : l;
+        const n = seen(s, bb, i);
         const qi = (bb * l + i) * dModel + hh * dh;
         let m = -Infinity;
         for (let j = 0; j < n; j++) {
@@ -69,7 +77,7 @@ export function attentionBackwardRef(
   dout: ArrayLike<number>,
   s: AttentionShape,
 ): AttentionRefGrads {
-  const { b, l, dModel, heads, causal } = s;
+  const { b, l, dModel, heads } = s;
   const dh = dModel / heads;
   const scale = 1 / Math.sqrt(dh);
   const { probs } = attentionRef(q, k, v, s);
@@ -80,7 +88,7 @@ export function attentionBackwardRef(
   for (let bb = 0; bb < b; bb++)
     for (let hh = 0; hh < heads; hh++)
       for (let i = 0; i < l; i++) {
-        const n = causal ? i + 1 : l;
+        const n = seen(s, bb, i);
         const qi = (bb * l + i) * dModel + hh * dh;
         const z = ((bb * heads + hh) * l + i) * l;
         let rowsum = 0;

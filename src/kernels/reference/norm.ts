@@ -10,6 +10,11 @@ export interface NormLayoutRef {
   L: number;
   /** Channels per statistic block (c for layer norm, c / groups for GroupNorm). */
   CG: number;
+  /**
+   * GroupNorm over padded batches: the valid rows of each row block (utterance); the statistics use those
+   * only, and the rows past them are 0.
+   */
+  frames?: readonly number[];
 }
 
 export interface NormForwardRef {
@@ -24,16 +29,24 @@ export interface NormGradsRef {
   dbeta: Float64Array;
 }
 
-/** Flat indices of the elements of each statistic block, in block order (row-block major, then group). */
-function blockIndices(s: NormLayoutRef): number[][] {
+interface Block {
+  /** Flat indices of the elements the statistics are taken over, and of the padded rows' elements. */
+  valid: number[];
+  padded: number[];
+}
+
+/** The elements of each statistic block, in block order (row-block major, then group). */
+function blockIndices(s: NormLayoutRef): Block[] {
   const G = s.c / s.CG;
-  const out: number[][] = [];
-  for (let bi = 0; bi < s.rows / s.L; bi++)
+  const out: Block[] = [];
+  for (let bi = 0; bi < s.rows / s.L; bi++) {
+    const n = Math.max(1, Math.min(s.L, s.frames?.[bi] ?? s.L));
     for (let g = 0; g < G; g++) {
-      const idx: number[] = [];
-      for (let t = 0; t < s.L; t++) for (let k = 0; k < s.CG; k++) idx.push((bi * s.L + t) * s.c + g * s.CG + k);
-      out.push(idx);
+      const block: Block = { valid: [], padded: [] };
+      for (let t = 0; t < s.L; t++) for (let k = 0; k < s.CG; k++) (t < n ? block.valid : block.padded).push((bi * s.L + t) * s.c + g * s.CG + k);
+      out.push(block);
     }
+  }
   return out;
 }
 
@@ -53,16 +66,16 @@ export function normRef(
   const y = new Float64Array(s.rows * s.c);
   const mean = new Float64Array(blocks.length);
   const rstd = new Float64Array(blocks.length);
-  blocks.forEach((idx, b) => {
+  blocks.forEach(({ valid }, b) => {
     let sum = 0;
-    for (const i of idx) sum += input(x, r, i);
-    const m = sum / idx.length;
+    for (const i of valid) sum += input(x, r, i);
+    const m = sum / valid.length;
     let q = 0;
-    for (const i of idx) q += (input(x, r, i) - m) ** 2;
-    const rs = 1 / Math.sqrt(q / idx.length + eps);
+    for (const i of valid) q += (input(x, r, i) - m) ** 2;
+    const rs = 1 / Math.sqrt(q / valid.length + eps);
     mean[b] = m;
     rstd[b] = rs;
-    for (const i of idx) {
+    for (const i of valid) {
       const ch = i % s.c;
       y[i] = (input(x, r, i) - m) * rs * gamma[ch] + beta[ch];
     }
@@ -84,12 +97,12 @@ export function normBackwardRef(
   const dx = new Float64Array(s.rows * s.c);
   const dgamma = new Float64Array(s.c);
   const dbeta = new Float64Array(s.c);
-  blocks.forEach((idx, b) => {
+  blocks.forEach(({ valid, padded }, b) => {
     const m = mean[b];
     const rs = rstd[b];
     let s1 = 0;
     let s2 = 0;
-    for (const i of idx) {
+    for (const i of valid) {
       const ch = i % s.c;
       const xh = (input(x, r, i) - m) * rs;
       const g = dy[i] * gamma[ch];
@@ -98,13 +111,15 @@ export function normBackwardRef(
       dgamma[ch] += dy[i] * xh;
       dbeta[ch] += dy[i];
     }
-    const a = s1 / idx.length;
-    const c2 = s2 / idx.length;
-    for (const i of idx) {
+    const a = s1 / valid.length;
+    const c2 = s2 / valid.length;
+    for (const i of valid) {
       const ch = i % s.c;
       const xh = (input(x, r, i) - m) * rs;
       dx[i] = rs * (dy[i] * gamma[ch] - a - xh * c2);
     }
+    // Padded rows are 0 in the forward: no gradient flows through them.
+    for (const i of padded) dx[i] = 0;
   });
   return { dx, dgamma, dbeta };
 }
@@ -134,7 +149,7 @@ export function layerNormBackwardRef(
   return normBackwardRef(dy, x, gamma, saved.mean, saved.rstd, { rows, c, L: 1, CG: c }, r);
 }
 
-/** GroupNorm on x (b, l, c): statistics per (b, group) over l and c / groups channels. */
+/** GroupNorm on x (b, l, c): statistics per (b, group) over l (or utterance b's frames[b]) and c / groups channels. */
 export function groupNormRef(
   x: ArrayLike<number>,
   gamma: ArrayLike<number>,
@@ -144,8 +159,9 @@ export function groupNormRef(
   c: number,
   groups: number,
   eps = 1e-5,
+  frames?: readonly number[],
 ): NormForwardRef {
-  return normRef(x, gamma, beta, { rows: b * l, c, L: l, CG: c / groups }, eps);
+  return normRef(x, gamma, beta, { rows: b * l, c, L: l, CG: c / groups, frames }, eps);
 }
 
 export function groupNormBackwardRef(
@@ -157,6 +173,7 @@ export function groupNormBackwardRef(
   l: number,
   c: number,
   groups: number,
+  frames?: readonly number[],
 ): NormGradsRef {
-  return normBackwardRef(dy, x, gamma, saved.mean, saved.rstd, { rows: b * l, c, L: l, CG: c / groups });
+  return normBackwardRef(dy, x, gamma, saved.mean, saved.rstd, { rows: b * l, c, L: l, CG: c / groups, frames });
 }
