@@ -1,6 +1,7 @@
 // Hash routes: the lab is a static site, so every page must load from index.html. Each page is one entry here:
 // its path, its title in the navigation, its component.
 import { useEffect, useState, type ComponentType } from 'react';
+import { AnalysePage } from './pages/analyse/AnalysePage.tsx';
 import { BenchmarkPage } from './pages/benchmark/BenchmarkPage.tsx';
 import { DevicePage } from './pages/device/DevicePage.tsx';
 import { TrainPage } from './pages/train/TrainPage.tsx';
@@ -17,6 +18,7 @@ export const routes: readonly Route[] = [
   { path: '/device', title: 'Device', component: DevicePage },
   { path: '/benchmark', title: 'Benchmark', component: BenchmarkPage },
   { path: '/train', title: 'Train', component: TrainPage },
+  { path: '/analyse', title: 'Analyse', component: AnalysePage },
 ];
 
 function current(): Route {

@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   model: async () => (await import('./commands/model.ts')).model,
   selftest: async () => (await import('./commands/selftest.ts')).selftest,
   train: async () => (await import('./commands/train.ts')).trainCommand,
+  purity: async () => (await import('./commands/purity.ts')).purity,
 };
 
 function help(): string {
