@@ -14,6 +14,8 @@ const commands: Record<string, () => Promise<Command>> = {
   selftest: async () => (await import('./commands/selftest.ts')).selftest,
   train: async () => (await import('./commands/train.ts')).trainCommand,
   purity: async () => (await import('./commands/purity.ts')).purity,
+  transcribe: async () => (await import('./commands/transcribe.ts')).transcribe,
+  eval: async () => (await import('./commands/eval.ts')).evalCommand,
 };
 
 function help(): string {
