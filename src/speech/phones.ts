@@ -13,6 +13,9 @@
 // the longest listed pieces (e.g. "ɑːɹ" -> aa r), and a multi-phone symbol shares its interval equally.
 // Empty phoneme events (espeak's pauses) are silence. Vowel mapping follows the American reference: schwa ə, ɐ
 // -> ah; ᵻ, ɨ -> ih; ɒ (British LOT) -> aa; centring diphthongs ɪə eə ʊə -> vowel + ah; ʔ -> merged like TIMIT q.
+//
+// ARPAbet (flite's CMU lexicon phones, as printed by `flite -psdur`): stress digits are stripped; pau -> sil;
+// ax -> ah, axr -> er and the other TIMIT folds above; the rest are inventory phones already.
 
 export const PHONES: readonly string[] = [
   'sil',
@@ -102,3 +105,12 @@ export function fromEspeak(name: string): string[] | null {
 
 /** A phone interval [phone, start_s, end_s] as stored in manifests. */
 export type PhoneInterval = [string, number, number];
+
+/** ARPAbet phone (flite, CMUdict; stress digits allowed) -> inventory phones; null when unknown. */
+export function fromArpabet(name: string): string[] | null {
+  const l = name.toLowerCase().replace(/[0-2]$/, '');
+  if (l === 'pau' || l === 'sil' || l === 'h#') return [SIL];
+  const t = fromTimit(l);
+  if (t === null) return [];
+  return t === undefined ? null : [t];
+}
