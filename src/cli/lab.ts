@@ -1,7 +1,10 @@
 // The lab's command line: `npm run lab -- <command> [options]`. With --json a command prints one JSON
-// document on stdout (progress goes to stderr); a failure prints one line and exits non-zero.
+// document on stdout (progress goes to stderr); a failure prints one line, `lab: ...`, and exits non-zero:
+// 2 for a usage error (unknown option, missing or out-of-range value), 1 for anything else (a bad file, a failed
+// check, an internal error), 130 when interrupted. The stack of an unexpected error is printed only with --verbose.
+import { pathToFileURL } from 'node:url';
 import { LabError } from '../gpu/errors.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { checkPaths, fsReason, parseArgs, suggest, UsageError, type Args } from './args.ts';
 import type { Command } from './command.ts';
 
 const commands: Record<string, () => Promise<Command>> = {
@@ -20,7 +23,7 @@ const commands: Record<string, () => Promise<Command>> = {
 
 function help(): string {
   return [
-    'usage: npm run lab -- <command> [options]   (add --json for machine-readable output)',
+    'usage: npm run lab -- <command> [options]   (add --json for machine-readable output, --verbose for stacks)',
     '',
     ...Object.keys(commands).map((c) => `  ${c}`),
     '',
@@ -28,30 +31,118 @@ function help(): string {
   ].join('\n');
 }
 
-async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  const name = args.positionals.shift();
-  if (!name || name === 'help' || (!name && args.flags.help)) {
-    process.stdout.write(`${help()}\n`);
-    return name ? 0 : 2;
-  }
-  const load = commands[name];
-  if (!load) throw new UsageError(`unknown command "${name}"; commands: ${Object.keys(commands).join(', ')}`);
-  const command = await load();
-  if (args.flags.help) {
-    process.stdout.write(`${command.summary}\n\nusage: ${command.usage}\n`);
-    return 0;
-  }
-  const { json, text } = await command.run(args);
-  process.stdout.write(args.flags.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
-  return 0;
+/** Control characters other than newline and tab (a UTF-16 file read as UTF-8 is full of NULs) made visible. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => (c === '\u0000' ? '\ufffd' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const msg = e instanceof LabError || e instanceof UsageError ? e.message : `${(e as Error)?.stack ?? e}`;
-    process.stderr.write(`lab: ${msg.split('\n').join(' ')}\n`);
-    process.exit(e instanceof UsageError ? 2 : 1);
-  },
-);
+/** Whether this looks like an error from the file system (Node's errno errors carry a code and a syscall). */
+function isFsError(e: unknown): e is NodeJS.ErrnoException {
+  const x = e as NodeJS.ErrnoException;
+  return !!x && typeof x.code === 'string' && (typeof x.syscall === 'string' || x.code === 'ERR_FS_FILE_TOO_LARGE');
+}
+
+/** The one line and the exit code of a failure. */
+export function failure(e: unknown): { line: string; code: number } {
+  let msg: string;
+  let code = 1;
+  if (e instanceof UsageError) {
+    msg = e.message;
+    code = 2;
+  } else if (e instanceof LabError) {
+    msg = e.message;
+  } else if (isFsError(e)) {
+    const dest = (e as { dest?: string }).dest;
+    const where = e.path ? `${e.path}${dest ? ` -> ${dest}` : ''}` : 'file system';
+    msg = `${where}: ${fsReason(e)}`;
+  } else if ((e as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND') {
+    msg = `a dependency is missing (${(e as Error).message.split('\n')[0]}): run npm ci`;
+  } else if ((e as Error)?.name === 'AbortError') {
+    msg = 'stopped (interrupted); finished work was kept';
+    code = 130;
+  } else if (e instanceof RangeError && /allocation failed|Invalid typed array length|Invalid array length/i.test(e.message)) {
+    msg = `out of memory (${e.message}): the input asks for more than this machine holds; check the file, or use shorter audio or a smaller model`;
+  } else {
+    const err = e as Error;
+    const what = err && typeof err === 'object' && 'message' in err ? `${err.name ?? 'Error'}: ${err.message}` : String(e);
+    msg = `internal error: ${what} (a bug in the lab; run again with --verbose for the stack and report it)`;
+  }
+  const line = printable(msg).replace(/\s*\n\s*/g, ' ');
+  return { line: `lab: ${line}`, code };
+}
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+/** Leading global switches, the command name, then the rest. */
+function splitCommand(argv: readonly string[]): { name: string | undefined; before: string[]; rest: string[] } {
+  const before: string[] = [];
+  let i = 0;
+  while (i < argv.length && (argv[i] === '--json' || argv[i] === '--help' || argv[i] === '--verbose')) before.push(argv[i++]);
+  return { name: argv[i], before, rest: argv.slice(i + 1) };
+}
+
+async function runCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { name, before, rest } = splitCommand(argv);
+  if (name === undefined || name === 'help' || name === '--help') {
+    io.out(`${help()}\n`);
+    return name === undefined && !before.includes('--help') ? 2 : 0;
+  }
+  const load = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
+  if (!load) {
+    const near = suggest(name, Object.keys(commands));
+    throw new UsageError(`unknown command ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}; commands: ${Object.keys(commands).join(', ')}`);
+  }
+  const command = await load();
+  const all = [...before, ...rest];
+  if (all.includes('--help') || all.includes('-h')) {
+    io.out(`${command.summary}\n\nusage: ${command.usage}\n`);
+    return 0;
+  }
+  const args: Args = command.flags ? parseArgs(all, command.flags, { command: name, maxPositionals: command.maxPositionals }) : parseArgs(all);
+  if (command.flags) await checkPaths(args, command.flags);
+  const before0 = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    const result = await command.run(args);
+    io.out(args.flags.json ? `${JSON.stringify(result.json, null, 2)}\n` : `${printable(result.text)}\n`);
+    // A command that sets process.exitCode (the older way) is honoured too.
+    const legacy = typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0) || 0;
+    return result.exitCode ?? legacy;
+  } finally {
+    process.exitCode = before0;
+  }
+}
+
+/** Run `lab` with these arguments: the exit code; output and the one failure line go to `io`. */
+export async function lab(argv: readonly string[], io: Io = stdio): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    return await runCommand(argv, io);
+  } catch (e) {
+    const { line, code } = failure(e);
+    io.err(`${line}\n`);
+    if (verbose) io.err(`${(e as Error)?.stack ?? String(e)}\n`);
+    return code;
+  }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const verbose = process.argv.includes('--verbose');
+  const crash = (e: unknown) => {
+    if ((e as NodeJS.ErrnoException)?.code === 'EPIPE') process.exit(0); // the reader went away (| head)
+    const { line, code } = failure(e);
+    process.stderr.write(`${line}\n`);
+    if (verbose) process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(code);
+  };
+  // Errors thrown outside the command's own promise (a callback, a stream) get the same one line.
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  lab(process.argv.slice(2)).then((code) => process.exit(code), crash);
+}

@@ -1,7 +1,7 @@
 // A FLAC decoder (fixed, LPC, verbatim and constant subframes; Rice and Rice2 residuals; all stereo
 // decorrelation modes; wasted bits; header CRC-8 and frame CRC-16 checked). Pure TS over Uint8Array, so it runs
 // in a browser worker as well as in Node. Corrupt or truncated input throws AudioFormatError.
-import { AudioFormatError, type Audio } from './wav.ts';
+import { AudioFormatError, checkRate, MAX_RATE, prefix, type Audio } from './wav.ts';
 
 class Bits {
   pos = 0; // in bits
@@ -103,7 +103,23 @@ const BLOCK_SIZES = [0, 192, 576, 1152, 2304, 4608, -1, -2, 256, 512, 1024, 2048
 const RATES = [0, 88200, 176400, 192000, 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000, -1, -2, -3, -4];
 const DEPTHS = [0, 8, 12, -1, 16, 20, 24, 32];
 
-export function decodeFlac(bytes: Uint8Array): Audio {
+/** The most samples per channel a file may decode to (about 2.3 hours at 16 kHz): longer audio is split first. */
+export const MAX_FLAC_SAMPLES = 2 ** 27;
+
+/**
+ * A FLAC file's samples. STREAMINFO is bounded (rate 1 kHz..384 kHz, total samples at most MAX_FLAC_SAMPLES) and
+ * memory grows with what the frames hold, never with what the header claims. `name` (the file) opens messages.
+ */
+export function decodeFlac(bytes: Uint8Array, name?: string): Audio {
+  try {
+    return decodeFlacBytes(bytes, name);
+  } catch (e) {
+    if (e instanceof AudioFormatError && name && !e.message.startsWith(prefix(name))) throw new AudioFormatError(`${prefix(name)}${e.message}`);
+    throw e;
+  }
+}
+
+function decodeFlacBytes(bytes: Uint8Array, name?: string): Audio {
   const start = flacStart(bytes);
   if (start < 0) throw new AudioFormatError('not a FLAC file (no fLaC marker)');
   const br = new Bits(bytes, bytes.length);
@@ -132,7 +148,15 @@ export function decodeFlac(bytes: Uint8Array): Audio {
     if (last) break;
   }
   if (!sawInfo) throw new AudioFormatError('FLAC without STREAMINFO');
-  const capacity = total > 0 ? total : Math.max(1, bytes.length); // grow when total is unknown
+  checkRate(rate, 'the FLAC STREAMINFO sample rate', name);
+  if (bps < 4) throw new AudioFormatError(`the FLAC STREAMINFO bits per sample is ${bps}, below 4: a corrupt header`);
+  if (total > MAX_FLAC_SAMPLES) {
+    throw new AudioFormatError(
+      `the FLAC STREAMINFO total samples is ${total} (${(total / rate / 3600).toFixed(1)} h), above ${MAX_FLAC_SAMPLES}: a corrupt header, or audio to split into shorter files first`,
+    );
+  }
+  // Start small and grow with what the frames hold: the header's total is believed only as an upper bound.
+  const capacity = Math.max(1, Math.min(total > 0 ? total : Infinity, 4 * bytes.length, MAX_FLAC_SAMPLES));
   let chans = Array.from({ length: nc }, () => new Int32Array(capacity));
   let written = 0;
   const residual = new Int32Array(Math.max(maxBlock, 65536));
@@ -169,8 +193,12 @@ export function decodeFlac(bytes: Uint8Array): Audio {
     if (chCode > 10) throw new AudioFormatError(`reserved FLAC channel assignment at byte ${frameStart}`);
     if (frameChannels !== nc) throw new AudioFormatError(`FLAC frame has ${frameChannels} channels, stream has ${nc}`);
     if (fRate && rate && fRate !== rate) throw new AudioFormatError('FLAC sample rate changes mid-stream');
+    if (fRate > MAX_RATE) throw new AudioFormatError(`FLAC frame at byte ${frameStart} claims ${fRate} Hz, above ${MAX_RATE} Hz`);
+    if (written + blockSize > MAX_FLAC_SAMPLES) {
+      throw new AudioFormatError(`the FLAC stream holds more than ${MAX_FLAC_SAMPLES} samples per channel: split it into shorter files first`);
+    }
     if (written + blockSize > chans[0].length) {
-      const grown = Math.max(written + blockSize, chans[0].length * 2);
+      const grown = Math.min(MAX_FLAC_SAMPLES, Math.max(written + blockSize, chans[0].length * 2));
       chans = chans.map((c) => { const g = new Int32Array(grown); g.set(c); return g; });
     }
     if (residual.length < blockSize) throw new AudioFormatError('FLAC block larger than STREAMINFO allows');
@@ -198,7 +226,7 @@ export function decodeFlac(bytes: Uint8Array): Audio {
     }
     written += blockSize;
   }
-  if (total > 0 && written < total) throw new AudioFormatError(`truncated FLAC: ${written} of ${total} samples decoded`);
+  if (total > 0 && written < total) throw new AudioFormatError(`truncated FLAC: ${written} of ${total} samples decoded (the STREAMINFO total samples)`);
   const n = total > 0 ? Math.min(total, written) : written;
   const scale = 1 / 2 ** (bps - 1);
   return {
@@ -218,6 +246,7 @@ function decodeSubframe(br: Bits, out: Int32Array, at: number, n: number, bps: n
   const type = br.u(6);
   let wasted = 0;
   if (br.bit()) wasted = br.unary() + 1;
+  if (wasted >= bps) throw new AudioFormatError(`bad FLAC subframe: ${wasted} wasted bits of ${bps}`);
   const b = bps - wasted;
   if (type === 0) {
     const v = br.s(b);

@@ -10,6 +10,24 @@ export class AudioFormatError extends LabError {
   }
 }
 
+/** The sample rates a header may claim: 1 kHz to 384 kHz. */
+export const MIN_RATE = 1000;
+export const MAX_RATE = 384000;
+/** The most channels a file may have. */
+export const MAX_CHANNELS = 64;
+
+/** `name: ` when a file name is known (messages then say which file), else nothing. */
+export function prefix(name?: string): string {
+  return name ? `${name}: ` : '';
+}
+
+/** Refuses a sample rate outside 1 kHz..384 kHz, naming the file and the field. */
+export function checkRate(rate: number, field: string, name?: string): void {
+  if (!(Number.isInteger(rate) && rate >= MIN_RATE && rate <= MAX_RATE)) {
+    throw new AudioFormatError(`${prefix(name)}${field} is ${rate} Hz, outside ${MIN_RATE}..${MAX_RATE} Hz: a corrupt header`);
+  }
+}
+
 /** Decoded audio: one Float32Array per channel, samples in [-1, 1). */
 export interface Audio {
   sampleRate: number;
@@ -30,8 +48,14 @@ export function isSphere(b: Uint8Array): boolean {
   return b.length >= 16 && ascii(b, 0, 8) === 'NIST_1A\n';
 }
 
-export function decodeWav(bytes: Uint8Array): Audio {
-  if (!isWav(bytes)) throw new AudioFormatError('not a RIFF/WAVE file');
+/**
+ * A RIFF WAV file's samples. Every header field is bounded: the rate (1 kHz..384 kHz), channels (1..64), bit depth,
+ * the block align, and the data chunk's size against the bytes present (size 0 is an empty recording, refused).
+ * Float samples must be finite. `name` (the file) opens every message.
+ */
+export function decodeWav(bytes: Uint8Array, name?: string): Audio {
+  const at = prefix(name);
+  if (!isWav(bytes)) throw new AudioFormatError(`${at}not a RIFF/WAVE file`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let off = 12;
   let fmt: { format: number; channels: number; rate: number; bits: number; align: number } | null = null;
@@ -41,32 +65,36 @@ export function decodeWav(bytes: Uint8Array): Audio {
     const size = v.getUint32(off + 4, true);
     const body = off + 8;
     if (id === 'fmt ') {
-      if (size < 16 || body + 16 > bytes.length) throw new AudioFormatError('truncated fmt chunk');
+      if (size < 16 || body + 16 > bytes.length) throw new AudioFormatError(`${at}truncated fmt chunk (size ${size}, ${Math.max(0, bytes.length - body)} bytes present)`);
       let format = v.getUint16(body, true);
       const bits = v.getUint16(body + 14, true);
       if (format === 0xfffe && size >= 40 && body + 26 <= bytes.length) format = v.getUint16(body + 24, true);
       fmt = { format, channels: v.getUint16(body + 2, true), rate: v.getUint32(body + 4, true), bits, align: v.getUint16(body + 12, true) };
     } else if (id === 'data') {
-      // A data chunk cut short (truncated file) is decoded as far as it goes, in whole frames.
-      // Size 0 or 0xFFFFFFFF is what streaming writers leave: take the rest of the file. Otherwise a data chunk
-      // that runs past the end is a truncated file.
-      const open = size === 0 || size === 0xffffffff;
+      // 0xFFFFFFFF is what streaming writers leave when they cannot go back: take the rest of the file. Size 0
+      // is an empty recording (reading on would turn a trailing LIST chunk into samples); a data chunk that runs
+      // past the end is a truncated file.
+      if (size === 0) throw new AudioFormatError(`${at}the data chunk size is 0: no audio samples (an empty recording, or a writer that never filled in the size)`);
+      const open = size === 0xffffffff;
       if (!open && body + size > bytes.length) {
-        throw new AudioFormatError(`truncated: the data chunk declares ${size} bytes but only ${bytes.length - body} are present`);
+        throw new AudioFormatError(`${at}truncated: the data chunk size is ${size} bytes but only ${bytes.length - body} are present`);
       }
       data = { off: body, len: open ? bytes.length - body : size };
       break;
     }
     off = body + size + (size & 1);
   }
-  if (!fmt) throw new AudioFormatError('no fmt chunk');
-  if (!data) throw new AudioFormatError('no data chunk');
-  const { format, channels: nc, rate, bits } = fmt;
-  if (nc < 1 || rate < 1) throw new AudioFormatError(`bad header: ${nc} channels at ${rate} Hz`);
+  if (!fmt) throw new AudioFormatError(`${at}no fmt chunk before the data chunk`);
+  if (!data) throw new AudioFormatError(`${at}no data chunk`);
+  const { format, channels: nc, rate, bits, align } = fmt;
+  if (nc < 1 || nc > MAX_CHANNELS) throw new AudioFormatError(`${at}the fmt channel count is ${nc}, outside 1..${MAX_CHANNELS}: a corrupt header`);
+  checkRate(rate, 'the fmt sample rate', name);
   const bps = bits >> 3;
-  if (bits % 8 !== 0 || bps < 1) throw new AudioFormatError(`unsupported bit depth ${bits}`);
+  if (bits % 8 !== 0 || bps < 1 || bps > 8) throw new AudioFormatError(`${at}unsupported bit depth ${bits} (the fmt bits per sample)`);
   const frame = bps * nc;
+  if (align !== 0 && align !== frame) throw new AudioFormatError(`${at}the fmt block align is ${align} bytes but ${nc} channels of ${bits} bits make ${frame}: a corrupt header`);
   const n = Math.floor(data.len / frame);
+  if (n === 0) throw new AudioFormatError(`${at}the data chunk holds ${data.len} bytes, less than one frame of ${frame}: no audio samples`);
   const chans = Array.from({ length: nc }, () => new Float32Array(n));
   const base = data.off;
   if (format === 1) {
@@ -78,29 +106,34 @@ export function decodeWav(bytes: Uint8Array): Audio {
         else if (bps === 2) x = v.getInt16(p, true) / 32768;
         else if (bps === 3) x = (((bytes[p] | (bytes[p + 1] << 8) | (bytes[p + 2] << 16)) << 8) >> 8) / 8388608;
         else if (bps === 4) x = v.getInt32(p, true) / 2147483648;
-        else throw new AudioFormatError(`unsupported PCM bit depth ${bits}`);
+        else throw new AudioFormatError(`${at}unsupported PCM bit depth ${bits}`);
         chans[c][i] = x;
       }
     }
   } else if (format === 3) {
-    if (bps !== 4 && bps !== 8) throw new AudioFormatError(`unsupported float bit depth ${bits}`);
+    if (bps !== 4 && bps !== 8) throw new AudioFormatError(`${at}unsupported float bit depth ${bits}`);
     for (let i = 0; i < n; i++) {
       for (let c = 0; c < nc; c++) {
         const p = base + i * frame + c * bps;
-        chans[c][i] = bps === 4 ? v.getFloat32(p, true) : v.getFloat64(p, true);
+        const x = bps === 4 ? v.getFloat32(p, true) : v.getFloat64(p, true);
+        if (!Number.isFinite(x)) {
+          throw new AudioFormatError(`${at}float sample ${i}${nc > 1 ? ` of channel ${c}` : ''} is ${x} (at byte ${p}): the file holds NaN or infinite samples`);
+        }
+        chans[c][i] = x;
       }
     }
   } else {
-    throw new AudioFormatError(`unsupported WAV format tag ${format} (only PCM and IEEE float)`);
+    throw new AudioFormatError(`${at}unsupported WAV format tag ${format} (only PCM and IEEE float)`);
   }
   return { sampleRate: rate, channels: chans };
 }
 
 /** NIST SPHERE with uncompressed PCM (TIMIT's .wav). Shorten-compressed files are refused. */
-export function decodeSphere(bytes: Uint8Array): Audio {
-  if (!isSphere(bytes)) throw new AudioFormatError('not a NIST SPHERE file');
+export function decodeSphere(bytes: Uint8Array, name?: string): Audio {
+  const at = prefix(name);
+  if (!isSphere(bytes)) throw new AudioFormatError(`${at}not a NIST SPHERE file`);
   const headerSize = parseInt(ascii(bytes, 8, 8).trim(), 10);
-  if (!Number.isFinite(headerSize) || headerSize < 16 || headerSize > bytes.length) throw new AudioFormatError('bad SPHERE header size');
+  if (!Number.isFinite(headerSize) || headerSize < 16 || headerSize > bytes.length || headerSize > 1 << 20) throw new AudioFormatError(`${at}bad SPHERE header size ${JSON.stringify(ascii(bytes, 8, 8).trim())}`);
   const fields = new Map<string, string>();
   for (const line of ascii(bytes, 16, headerSize - 16).split('\n')) {
     if (line.startsWith('end_head')) break;
@@ -108,14 +141,16 @@ export function decodeSphere(bytes: Uint8Array): Audio {
     if (m) fields.set(m[1], m[2].trim());
   }
   const coding = fields.get('sample_coding') ?? 'pcm';
-  if (coding !== 'pcm') throw new AudioFormatError(`unsupported SPHERE sample_coding "${coding}"`);
+  if (coding !== 'pcm') throw new AudioFormatError(`${at}unsupported SPHERE sample_coding "${coding.slice(0, 40)}"`);
   const rate = Number(fields.get('sample_rate') ?? 16000);
   const nc = Number(fields.get('channel_count') ?? 1);
   const bps = Number(fields.get('sample_n_bytes') ?? 2);
   const big = (fields.get('sample_byte_format') ?? '01') === '10';
-  if (bps !== 2 || nc < 1) throw new AudioFormatError(`unsupported SPHERE layout: ${bps} bytes x ${nc} channels`);
+  if (bps !== 2 || !(Number.isInteger(nc) && nc >= 1 && nc <= MAX_CHANNELS)) throw new AudioFormatError(`${at}unsupported SPHERE layout: sample_n_bytes ${bps} x channel_count ${nc}`);
+  checkRate(rate, 'the SPHERE sample_rate', name);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = Number(fields.get('sample_count') ?? Infinity);
+  if (!(declared >= 0)) throw new AudioFormatError(`${at}the SPHERE sample_count is ${JSON.stringify(fields.get('sample_count'))}, not a count`);
   const n = Math.min(declared, Math.floor((bytes.length - headerSize) / (bps * nc)));
   const chans = Array.from({ length: nc }, () => new Float32Array(n));
   for (let i = 0; i < n; i++) for (let c = 0; c < nc; c++) chans[c][i] = v.getInt16(headerSize + (i * nc + c) * 2, !big) / 32768;
@@ -151,8 +186,10 @@ export function wavInfo(bytes: Uint8Array): { sampleRate: number; samples: numbe
       const size = v.getUint32(off + 4, true);
       if (id === 'fmt ') { nc = v.getUint16(off + 10, true); rate = v.getUint32(off + 12, true); bits = v.getUint16(off + 22, true); }
       if (id === 'data') {
-        if (!rate || off + 8 + size > bytes.length) return null;
-        return { sampleRate: rate, samples: size / ((bits >> 3) * nc), channels: nc };
+        // Every field bounded as decodeWav bounds it: a header that would decode to nothing, or to nonsense, is invalid.
+        if (rate < MIN_RATE || rate > MAX_RATE || nc < 1 || nc > MAX_CHANNELS || bits % 8 !== 0 || bits < 8 || bits > 64) return null;
+        if (size === 0 || off + 8 + size > bytes.length) return null;
+        return { sampleRate: rate, samples: Math.floor(size / ((bits >> 3) * nc)), channels: nc };
       }
       off += 8 + size + (size & 1);
     }

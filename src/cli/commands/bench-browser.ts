@@ -6,9 +6,11 @@ import { createServer } from 'vite';
 import type { BenchReport } from '../../kernels/suite.ts';
 import type { PeerResult } from '../../../bench/browser/peers.ts';
 import { listFlag } from '../args.ts';
+import { KERNEL_FAMILIES } from './kernels.ts';
 import { chromiumPath, WEBGPU_FLAGS } from '../chromium.ts';
 import { formatBenches, formatRoofline } from '../format.ts';
 import type { Command } from '../command.ts';
+import { LabError } from '../../gpu/errors.ts';
 
 interface BrowserBench extends BenchReport {
   adapter: Record<string, unknown>;
@@ -26,8 +28,16 @@ function ratios(r: BrowserBench) {
 export const benchBrowser: Command = {
   summary: 'Run kernel benchmarks in headless Chromium (WebGPU) next to TensorFlow.js WebGPU on the same adapter.',
   usage: 'npm run -s lab -- bench-browser [--json] [--families matmul,conv] [--no-peers]',
+  flags: { families: { type: 'list', choices: KERNEL_FAMILIES }, 'no-peers': { type: 'bool' } },
+  maxPositionals: 0,
   async run(args) {
     const families = listFlag(args, 'families', ['matmul', 'conv']);
+    let executablePath: string;
+    try {
+      executablePath = chromiumPath();
+    } catch (e) {
+      throw new LabError('no-webgpu', `bench-browser: ${(e as Error).message}`);
+    }
     const root = fileURLToPath(new URL('../../../bench/browser/', import.meta.url));
     const server = await createServer({
       root,
@@ -36,17 +46,27 @@ export const benchBrowser: Command = {
       server: { port: 0, fs: { allow: [fileURLToPath(new URL('../../../', import.meta.url))] } },
     });
     await server.listen();
-    const browser = await chromium.launch({ executablePath: chromiumPath(), args: WEBGPU_FLAGS });
+    let browser;
+    try {
+      browser = await chromium.launch({ executablePath, args: WEBGPU_FLAGS });
+    } catch (e) {
+      await server.close();
+      throw new LabError('no-webgpu', `bench-browser: Chromium at ${executablePath} did not start: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+    }
     try {
       const page = await browser.newPage();
       const url = `${server.resolvedUrls!.local[0]}?families=${families.join(',')}${args.flags['no-peers'] ? '&peers=0' : ''}`;
       await page.goto(url);
-      await page.waitForFunction(() => window.benchResult !== undefined || window.benchError !== undefined, undefined, {
-        timeout: 15 * 60_000,
-        polling: 500,
-      });
+      try {
+        await page.waitForFunction(() => window.benchResult !== undefined || window.benchError !== undefined, undefined, {
+          timeout: 15 * 60_000,
+          polling: 500,
+        });
+      } catch (e) {
+        throw new LabError('bad-input', `bench-browser: no result from the page within 15 minutes (${String((e as Error)?.message ?? e).split('\n')[0]})`);
+      }
       const error = await page.evaluate(() => window.benchError);
-      if (error) throw new Error(`in the browser: ${error}`);
+      if (error) throw new LabError('bad-input', `bench-browser: the benchmark failed in the browser: ${String(error).split('\n')[0]}`);
       const result = (await page.evaluate(() => window.benchResult)) as BrowserBench;
       const vs = ratios(result);
       const text = [

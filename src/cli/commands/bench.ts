@@ -2,7 +2,7 @@ import { runSweep } from '../../bench/sweep.ts';
 import { DEFAULT_TRAIN_BENCH, runTrainBench, type TrainBenchRow } from '../../bench/train-throughput.ts';
 import { DEFAULT_SWEEP, ENCODER_KINDS, SIZES, type EncoderKind, type Size, type SweepRow } from '../../bench/sweep-types.ts';
 import { openDawnDevice } from '../../gpu/dawn.ts';
-import { listFlag, numberFlag, stringFlag, UsageError, type Args } from '../args.ts';
+import { listFlag, numberFlag, stringFlag, UsageError, type Args, type FlagSpecs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { progressLine } from '../progress.ts';
 
@@ -68,6 +68,22 @@ async function benchTrain(args: Args): Promise<{ json: unknown; text: string }> 
   }
 }
 
+const SWEEP: (string | undefined)[] = [undefined];
+const TRAIN: (string | undefined)[] = ['train'];
+
+/** Both forms' options; each form refuses the other's. */
+const FLAGS: FlagSpecs = {
+  models: { type: 'list', choices: ENCODER_KINDS },
+  preset: { type: 'string', choices: SIZES },
+  attention: { type: 'string', choices: ['materialised', 'tiled'] },
+  batch: { type: 'int', min: 1, max: 1024 },
+  reps: { type: 'int', min: 1, max: 1000 },
+  lengths: { type: 'numbers', min: 0.1, max: 3600, sub: SWEEP },
+  seconds: { type: 'number', min: 0.1, max: 3600, sub: TRAIN },
+  warmup: { type: 'int', min: 0, max: 1000, sub: TRAIN },
+  'no-profile': { type: 'bool', sub: TRAIN },
+};
+
 export const bench: Command = {
   summary: "MACs and real-time factor against audio length, per model (the paper's Figure 1), on this machine's GPU.",
   usage:
@@ -75,6 +91,8 @@ export const bench: Command = {
     '[--lengths 10,20,40] [--attention materialised|tiled] [--batch 1] [--reps 3]\n' +
     '       npm run -s lab -- bench train [--json] [--models mamba,causal-transformer] [--preset tiny] [--batch 8] [--seconds 4] ' +
     '[--reps 3] [--warmup 1] [--attention materialised|tiled] [--no-profile]   (audio seconds trained per second, kernel family shares)',
+  flags: FLAGS,
+  maxPositionals: 1,
   async run(args) {
     const sub = args.positionals[0];
     if (sub === 'train') return benchTrain(args);
@@ -88,6 +106,10 @@ export const bench: Command = {
     if (lengths.some((l) => !(l > 0))) throw new UsageError('--lengths needs positive numbers of seconds');
     const attention = stringFlag(args, 'attention', DEFAULT_SWEEP.attention);
     if (attention !== 'materialised' && attention !== 'tiled') throw new UsageError('--attention is materialised or tiled');
+    const batch = numberFlag(args, 'batch', DEFAULT_SWEEP.batch);
+    const reps = numberFlag(args, 'reps', DEFAULT_SWEEP.reps);
+    if (!(Number.isInteger(batch) && batch >= 1)) throw new UsageError('--batch needs a positive integer');
+    if (!(Number.isInteger(reps) && reps >= 1)) throw new UsageError('--reps needs a positive integer');
     const gpu = await openDawnDevice();
     try {
       const rows = await runSweep(
@@ -97,8 +119,8 @@ export const bench: Command = {
           preset: presetName as Size,
           lengths,
           attention,
-          batch: numberFlag(args, 'batch', DEFAULT_SWEEP.batch),
-          reps: numberFlag(args, 'reps', DEFAULT_SWEEP.reps),
+          batch,
+          reps,
         },
         { onProgress: progressLine('bench') },
       );

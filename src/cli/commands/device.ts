@@ -7,6 +7,8 @@ import { formatChecks, formatBenches } from '../format.ts';
 export const device: Command = {
   summary: 'Report the WebGPU adapter, its limits and features, run the kernel self-test and the matmul benchmark.',
   usage: 'npm run -s lab -- device [--json] [--no-bench] [--no-selftest]',
+  flags: { 'no-bench': { type: 'bool' }, 'no-selftest': { type: 'bool' } },
+  maxPositionals: 0,
   async run(args) {
     const gpu = await openDawnDevice();
     try {
@@ -26,8 +28,7 @@ export const device: Command = {
         '',
         formatBenches(report.bench),
       ].join('\n');
-      if (failed) process.exitCode = 1;
-      return { json: report, text };
+      return { json: report, text, exitCode: failed ? 1 : 0 };
     } finally {
       gpu.destroy();
     }

@@ -1,12 +1,11 @@
 import { forwardMacs } from '../../bench/macs.ts';
 import { hopSamples } from '../../models/config.ts';
 import { countParameters } from '../../models/parameters.ts';
-import { presetByName } from '../../models/presets.ts';
-import { numberFlag, stringFlag, UsageError, type Args } from '../args.ts';
+import { numberFlag, presetFlag, UsageError, type Args } from '../args.ts';
 import type { Command } from '../command.ts';
 
 function info(args: Args) {
-  const config = presetByName(stringFlag(args, 'preset', 'mamba-base'));
+  const config = presetFlag(args, 'preset', 'mamba-base');
   const seconds = numberFlag(args, 'seconds', 10);
   if (!(seconds > 0)) throw new UsageError('--seconds must be positive');
   const samples = Math.round(seconds * 16000);
@@ -24,8 +23,10 @@ function info(args: Args) {
 export const model: Command = {
   summary: 'Describe a model preset: parameters and multiply-accumulates of a forward pass (no GPU needed).',
   usage: 'npm run -s lab -- model info [--preset mamba-base] [--seconds 10] [--json]',
+  flags: { preset: { type: 'string' }, seconds: { type: 'number', above: 0, max: 86400 } },
+  maxPositionals: 1,
   async run(args) {
-    const sub = args.positionals.shift();
+    const sub = args.positionals[0];
     if (sub !== 'info') throw new UsageError(`model: unknown subcommand "${sub ?? ''}"; usage: ${this.usage}`);
     return info(args);
   },

@@ -9,8 +9,9 @@ import { bestLayer, type PurityReport } from '../../analysis/report.ts';
 import { parseRandom, type ModelSource } from '../../analysis/sources.ts';
 import { openDawnDevice } from '../../gpu/dawn.ts';
 import { LabError } from '../../gpu/errors.ts';
+import { loadCheckpoint } from '../../models/checkpoint.ts';
 import type { Split } from '../../speech/manifest.ts';
-import { listFlag, numberFlag, stringFlag, UsageError, type Args } from '../args.ts';
+import { checkFile, checkOutDir, fsReason, listFlag, numberFlag, stringFlag, UsageError, type Args, type FlagSpecs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { progressLine } from '../progress.ts';
 import { folderStore } from './corpus.ts';
@@ -27,12 +28,44 @@ async function sourceOf(spec: string): Promise<ModelSource> {
   if (spec === 'mfcc') return { kind: 'mfcc' };
   const random = parseRandom(spec);
   if (random) return random;
+  const label = `--models ${spec}`;
   try {
-    return { kind: 'checkpoint', name: basename(spec), bytes: new Uint8Array(await readFile(spec)) };
-  } catch {
-    throw new LabError('bad-input', `--models ${spec}: no such file (models are checkpoint paths, random:<kind>-<size>[:seed] or mfcc)`);
+    await checkFile(spec, label);
+  } catch (e) {
+    const why = e instanceof LabError ? e.message : `${label}: ${fsReason(e)}`;
+    throw new LabError('bad-input', `${why}; models are checkpoint paths, random:<kind>-<size>[:seed] or mfcc`);
   }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(spec));
+  } catch (e) {
+    throw new LabError('bad-input', `${label}: ${fsReason(e)}`);
+  }
+  // Checked in full before the device opens.
+  try {
+    loadCheckpoint(bytes);
+  } catch (e) {
+    if (e instanceof LabError) throw new LabError(e.code, `${label}: ${e.message}`);
+    throw e;
+  }
+  return { kind: 'checkpoint', name: basename(spec), bytes };
 }
+
+const FLAGS: FlagSpecs = {
+  models: { type: 'list' },
+  set: { type: 'dir' },
+  k: { type: 'int', min: 2, max: 65535 },
+  seed: { type: 'int', min: 0, max: 2 ** 32 - 1 },
+  'fit-split': { type: 'string', choices: SPLITS },
+  'eval-split': { type: 'string', choices: SPLITS },
+  'max-frames': { type: 'int', min: 1, max: 1e9 },
+  iterations: { type: 'int', min: 1, max: 100_000 },
+  utterances: { type: 'int', min: 1, max: 1e9 },
+  'no-mfcc': { type: 'bool' },
+  cache: { type: 'out-dir' },
+  'no-cache': { type: 'bool' },
+  tables: { type: 'bool' },
+};
 
 function cacheDir(args: Args): string | undefined {
   if (args.flags['no-cache'] === true) return undefined;
@@ -77,7 +110,10 @@ export const purity: Command = {
     'npm run -s lab -- purity --models CKPT,CKPT,random:mamba-tiny[:seed] --set DIR [--k 100] [--seed 1] ' +
     '[--fit-split train --eval-split test] [--max-frames 50000] [--iterations 20] [--utterances N] [--no-mfcc] [--cache DIR | --no-cache] [--tables] [--json]\n' +
     '       (a set without the fitting split, like public/eval, is fitted on a seeded half of the evaluated split and scored on the other half)',
+  flags: FLAGS,
+  maxPositionals: 0,
   async run(args) {
+    if (args.flags.cache !== undefined && args.flags['no-cache'] === true) throw new UsageError('give --cache DIR or --no-cache, not both');
     const specs = listFlag(args, 'models', []);
     if (specs.length === 0) throw new UsageError(`purity needs --models; usage: ${this.usage}`);
     const set = stringFlag(args, 'set');
@@ -85,6 +121,7 @@ export const purity: Command = {
     for (const spec of specs) sources.push(await sourceOf(spec));
     if (args.flags['no-mfcc'] !== true && !sources.some((s) => s.kind === 'mfcc')) sources.push({ kind: 'mfcc' });
     const dir = cacheDir(args);
+    if (dir && args.flags.cache === undefined) await checkOutDir(dir, `the cache folder ${dir} (give --cache DIR or --no-cache)`);
     const controller = new AbortController();
     const onSigint = () => {
       if (controller.signal.aborted) process.exit(130);

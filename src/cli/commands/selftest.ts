@@ -10,6 +10,8 @@ import { progressLine } from '../progress.ts';
 export const selftest: Command = {
   summary: 'Check every kernel against its CPU twin, every module\'s and model\'s backward against finite differences, and streaming == offline.',
   usage: 'npm run -s lab -- selftest [--json]',
+  flags: {},
+  maxPositionals: 0,
   async run() {
     const gpu = await openDawnDevice();
     try {
@@ -17,8 +19,8 @@ export const selftest: Command = {
       const kernels = await runChecks(gpu, kernelChecks, { onProgress });
       const modules = await runChecks(gpu, moduleAndModelChecks, { onProgress });
       const passed = [...kernels, ...modules].every((c) => c.passed);
-      if (!passed) process.exitCode = 1;
       return {
+        exitCode: passed ? 0 : 1,
         json: { ...describeDevice(gpu), kernels, modules, passed },
         text: `${formatChecks(kernels, 'kernel checks')}\n\n${formatChecks(modules, 'module and model checks')}`,
       };

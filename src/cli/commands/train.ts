@@ -2,12 +2,14 @@
 // A progress line on stderr (loss, audio seconds trained per second, ETA); --json prints the log as JSON lines
 // on stdout, then the summary. Ctrl-C stops after the update in flight, saves a checkpoint and exits cleanly.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MANIFEST_FILE } from '../../speech/manifest.ts';
 import { openDawnDevice } from '../../gpu/dawn.ts';
 import { LabError } from '../../gpu/errors.ts';
-import { presetByName } from '../../models/presets.ts';
+import { loadCheckpoint } from '../../models/checkpoint.ts';
 import { train, type TrainEvent, type TrainSummary } from '../../train/run.ts';
-import { defaultSettings, STAGES, type Stage, type TrainSettings } from '../../train/settings.ts';
-import { numberFlag, stringFlag, UsageError, type Args } from '../args.ts';
+import { checkSettings, defaultSettings, STAGES, type Stage, type TrainSettings } from '../../train/settings.ts';
+import { checkFile, fsReason, numberFlag, presetFlag, stringFlag, UsageError, type Args, type FlagSpecs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { folderStore } from './corpus.ts';
 import { progressLine } from '../progress.ts';
@@ -35,6 +37,41 @@ const NUMBER_FLAGS: [keyof TrainSettings, string][] = [
   ['kmeansIterations', 'kmeans-iterations'],
   ['freezeEncoderSteps', 'freeze-encoder-steps'],
 ];
+
+const BIG = 1e9;
+
+/** Every option of `lab train`, with its kind and range (the shared parser checks them before anything runs). */
+const FLAGS: FlagSpecs = {
+  corpus: { type: 'dir' },
+  out: { type: 'out-dir' },
+  preset: { type: 'string' },
+  from: { type: 'file', sub: ['finetune'] },
+  'targets-from': { type: 'file', sub: ['pretrain'] },
+  resume: { type: 'bool' },
+  iteration: { type: 'int', min: 1, max: 2, sub: ['pretrain'] },
+  schedule: { type: 'string', choices: ['linear', 'cosine', 'tri-stage'] },
+  'mask-prob': { type: 'number', min: 0, max: 1 },
+  'mask-span': { type: 'int', min: 1, max: 10_000 },
+  seed: { type: 'int', min: 0, max: 2 ** 32 - 1 },
+  steps: { type: 'int', min: 1, max: BIG },
+  'batch-seconds': { type: 'number', above: 0, max: 100_000 },
+  accumulate: { type: 'int', min: 1, max: 10_000 },
+  'max-batch': { type: 'int', min: 1, max: 100_000 },
+  lr: { type: 'number', above: 0, max: 10 },
+  warmup: { type: 'int', min: 0, max: BIG },
+  hold: { type: 'int', min: 0, max: BIG },
+  'weight-decay': { type: 'number', min: 0, max: 100 },
+  clip: { type: 'number', min: 0, max: 1e12 },
+  'eval-every': { type: 'int', min: 1, max: BIG },
+  'save-every': { type: 'int', min: 1, max: BIG },
+  keep: { type: 'int', min: 1, max: 1_000_000 },
+  'dev-limit': { type: 'int', min: 0, max: BIG },
+  clusters: { type: 'int', min: 2, max: 65535, sub: ['pretrain'] },
+  layer: { type: 'int', min: 0, max: 1024, sub: ['pretrain'] },
+  'kmeans-frames': { type: 'int', min: 1, max: BIG, sub: ['pretrain'] },
+  'kmeans-iterations': { type: 'int', min: 1, max: 100_000, sub: ['pretrain'] },
+  'freeze-encoder-steps': { type: 'int', min: 0, max: BIG, sub: ['finetune'] },
+};
 
 function settingsFrom(stage: Stage, args: Args): TrainSettings {
   const s: TrainSettings = defaultSettings(stage);
@@ -86,11 +123,21 @@ function summaryText(s: TrainSummary, out: string): string {
 }
 
 async function readCheckpointFile(path: string, flag: string): Promise<Uint8Array> {
+  await checkFile(path, `--${flag} ${path}`);
+  let bytes: Uint8Array;
   try {
-    return new Uint8Array(await readFile(path));
-  } catch {
-    throw new LabError('bad-input', `--${flag} ${path}: no such file`);
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new LabError('bad-input', `--${flag} ${path}: ${fsReason(e)}`);
   }
+  // Checked in full (schema, shapes, finite weights) here, before the device opens: a bad file fails at once.
+  try {
+    loadCheckpoint(bytes);
+  } catch (e) {
+    if (e instanceof LabError) throw new LabError(e.code, `--${flag} ${path}: ${e.message}`);
+    throw e;
+  }
+  return bytes;
 }
 
 export const trainCommand: Command = {
@@ -101,6 +148,8 @@ export const trainCommand: Command = {
     '--eval-every N --save-every N --keep N --seed N] [--resume] [--json]\n' +
     '       npm run -s lab -- train finetune --from CKPT --corpus DIR --out DIR [--freeze-encoder-steps N ...]\n' +
     '       npm run -s lab -- train ctc --preset mamba-tiny --corpus DIR --out DIR [...]',
+  flags: FLAGS,
+  maxPositionals: 1,
   async run(args) {
     const stage = args.positionals.shift() as Stage | undefined;
     if (!stage || !STAGES.includes(stage)) throw new UsageError(`train: the stage is one of ${STAGES.join(', ')}; usage: ${this.usage}`);
@@ -108,8 +157,14 @@ export const trainCommand: Command = {
     const out = stringFlag(args, 'out');
     const resume = args.flags.resume === true;
     const settings = settingsFrom(stage, args);
-    const config = args.flags.preset !== undefined ? presetByName(stringFlag(args, 'preset')) : undefined;
+    checkSettings(settings);
+    const config = args.flags.preset !== undefined ? presetFlag(args, 'preset') : undefined;
     if (!resume && !config && (stage === 'ctc' || (stage === 'pretrain' && settings.iteration === 1))) throw new UsageError(`train ${stage} needs --preset (e.g. mamba-tiny)`);
+    try {
+      await checkFile(join(corpusDir, MANIFEST_FILE), '');
+    } catch {
+      throw new LabError('bad-input', `--corpus ${corpusDir}: no readable ${MANIFEST_FILE} here: not a corpus folder (make one with lab corpus build or lab corpus import)`);
+    }
     const fromFlag = stage === 'finetune' ? 'from' : 'targets-from';
     const from = args.flags[fromFlag] !== undefined ? await readCheckpointFile(stringFlag(args, fromFlag), fromFlag) : undefined;
     if (!resume && stage === 'finetune' && !from) throw new UsageError('train finetune needs --from CKPT (a pre-trained checkpoint)');
