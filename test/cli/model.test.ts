@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { forwardMacs } from '../../src/bench/macs.ts';
-import { countParameters } from '../../src/models/parameters.ts';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCheckpoint, saveCheckpoint } from '../../src/models/checkpoint.ts';
+import { initialValues } from '../../src/models/init.ts';
+import { countParameters, parameterSpecs } from '../../src/models/parameters.ts';
 import { presetByName } from '../../src/models/presets.ts';
 
 function lab(...args: string[]): string {
@@ -25,4 +30,28 @@ describe('lab model info', () => {
       /unknown preset "mamba-huge"/,
     );
   });
+});
+
+describe('lab model export', () => {
+  it('keeps the configuration, heads and weights, drops the optimiser state, and never replaces a file unasked', async () => {
+    const config = presetByName('mamba-tiny');
+    const heads = { pretrainHead: true };
+    const specs = parameterSpecs(config, heads);
+    const values = initialValues(specs, config, 5);
+    const params = new Map(specs.map((s) => [s.name, { shape: [...s.shape], data: values.get(s.name)! }]));
+    const extra = new Map([['optim.m.mask_emb', { shape: [config.d_model], data: new Float32Array(config.d_model) }]]);
+    const dir = mkdtempSync(join(tmpdir(), 'export-'));
+    const from = join(dir, 'step.safetensors');
+    writeFileSync(from, saveCheckpoint({ config, heads, params, extra, metadata: { step: '7' } }));
+    const out = join(dir, 'model.safetensors');
+    const res = JSON.parse(lab('model', 'export', from, '--out', out, '--json'));
+    expect(res.params).toBe(countParameters(config));
+    const exported = loadCheckpoint(new Uint8Array(readFileSync(out)));
+    expect(exported.extra.size).toBe(0);
+    expect(exported.metadata.step).toBe('7');
+    expect(exported.config).toEqual(config);
+    for (const [name, t] of exported.params) expect([...t.data], name).toEqual([...values.get(name)!]);
+    expect(() => execFileSync('npm', ['run', '-s', 'lab', '--', 'model', 'export', from, '--out', out], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/exists; give --force/);
+    expect(lab('model', 'export', from, '--out', out, '--force')).toContain('optimiser state dropped');
+  }, 120_000);
 });

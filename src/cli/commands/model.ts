@@ -1,8 +1,12 @@
+import { constants } from 'node:fs';
+import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { forwardMacs } from '../../bench/macs.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../models/checkpoint.ts';
 import { hopSamples } from '../../models/config.ts';
 import { countParameters } from '../../models/parameters.ts';
-import { numberFlag, presetFlag, UsageError, type Args } from '../args.ts';
+import { checkFile, checkOutDir, numberFlag, presetFlag, stringFlag, UsageError, type Args } from '../args.ts';
 import type { Command } from '../command.ts';
+import { dirname } from 'node:path';
 
 function info(args: Args) {
   const config = presetFlag(args, 'preset', 'mamba-base');
@@ -20,14 +24,43 @@ function info(args: Args) {
   return { json, text };
 }
 
+/**
+ * A training checkpoint -> the model alone (configuration, heads, weights and the run's metadata; no optimiser
+ * moments or other extra tensors): what ships in public/models. Validated on the way in; written atomically and
+ * never over an existing file unless --force.
+ */
+async function exportModel(args: Args) {
+  const from = args.positionals[1];
+  if (!from || args.positionals.length > 2) throw new UsageError('model export: give one checkpoint: model export CKPT --out FILE');
+  const out = stringFlag(args, 'out');
+  await checkFile(from, 'checkpoint');
+  await checkOutDir(dirname(out), '--out');
+  const exists = await access(out, constants.F_OK).then(() => true, () => false);
+  if (exists && !args.flags.force) throw new UsageError(`model export: ${out} exists; give --force to replace it`);
+  const checkpoint = loadCheckpoint(new Uint8Array(await readFile(from)));
+  const bytes = saveCheckpoint({ ...checkpoint, extra: new Map() });
+  const tmp = `${out}.tmp-${process.pid}`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, out);
+  const params = [...checkpoint.params.values()].reduce((n, t) => n + t.data.length, 0);
+  const json = { from, out, bytes: bytes.length, params, kind: checkpoint.config.kind, size: checkpoint.config.size, heads: checkpoint.heads };
+  return { json, text: `${out}: ${checkpoint.config.kind}-${checkpoint.config.size}, ${(params / 1e6).toFixed(2)}M weights, ${(bytes.length / 2 ** 20).toFixed(1)} MiB (from ${from}, optimiser state dropped)` };
+}
+
 export const model: Command = {
-  summary: 'Describe a model preset: parameters and multiply-accumulates of a forward pass (no GPU needed).',
-  usage: 'npm run -s lab -- model info [--preset mamba-base] [--seconds 10] [--json]',
-  flags: { preset: { type: 'string' }, seconds: { type: 'number', above: 0, max: 86400 } },
-  maxPositionals: 1,
+  summary: 'Describe a model preset (parameters, multiply-accumulates; no GPU), or export a training checkpoint as the model alone.',
+  usage: 'npm run -s lab -- model info [--preset mamba-base] [--seconds 10] [--json]\n       npm run -s lab -- model export CKPT --out FILE [--force] [--json]',
+  flags: {
+    preset: { type: 'string', sub: ['info'] },
+    seconds: { type: 'number', above: 0, max: 86400, sub: ['info'] },
+    out: { type: 'string', sub: ['export'] },
+    force: { type: 'bool', sub: ['export'] },
+  },
+  maxPositionals: 2,
   async run(args) {
     const sub = args.positionals[0];
-    if (sub !== 'info') throw new UsageError(`model: unknown subcommand "${sub ?? ''}"; usage: ${this.usage}`);
+    if (sub === 'export') return exportModel(args);
+    if (sub !== 'info' || args.positionals.length > 1) throw new UsageError(`model: unknown subcommand "${sub ?? ''}"; usage: ${this.usage}`);
     return info(args);
   },
 };
