@@ -5,6 +5,7 @@ import { AnalysePage } from './pages/analyse/AnalysePage.tsx';
 import { BenchmarkPage } from './pages/benchmark/BenchmarkPage.tsx';
 import { DevicePage } from './pages/device/DevicePage.tsx';
 import { TrainPage } from './pages/train/TrainPage.tsx';
+import { TranscribePage } from './pages/transcribe/TranscribePage.tsx';
 
 export interface Route {
   /** The hash path: `#/device`. */
@@ -19,6 +20,7 @@ export const routes: readonly Route[] = [
   { path: '/benchmark', title: 'Benchmark', component: BenchmarkPage },
   { path: '/train', title: 'Train', component: TrainPage },
   { path: '/analyse', title: 'Analyse', component: AnalysePage },
+  { path: '/transcribe', title: 'Transcribe', component: TranscribePage },
 ];
 
 function current(): Route {

@@ -8,6 +8,7 @@ import type { HubertModel } from '../models/hubert.ts';
 import { SAMPLE_RATE } from '../speech/audio.ts';
 import { throwIfAborted, type ProgressFn } from '../speech/store.ts';
 import { manifestName, missingAudio, openEvalSet, type EvalStore, type EvalUtterance } from './evalset.ts';
+import { greedyTranscript } from './greedy.ts';
 import { audioForModel, transcribeSamples, type Method, type TranscribeOptions } from './transcribe.ts';
 import { addTally, alignChars, alignmentLines, alignWords, emptyTally, errorRate, tallyEdits, type ErrorTally } from './wer.ts';
 
@@ -66,6 +67,8 @@ export interface EvalReport {
   speakers: SpeakerScore[];
   worst: WorstUtterance[];
   utterances: UtteranceScore[];
+  /** With a beam search or LM (options.decode): greedy decoding of the same log-probabilities, for comparison. */
+  greedy?: { wer: number; cer: number; words: ErrorTally; chars: ErrorTally };
 }
 
 function speakerRows(scores: readonly UtteranceScore[]): SpeakerScore[] {
@@ -129,6 +132,8 @@ export async function evaluateSet(model: HubertModel, store: EvalStore, opts: Ev
   const { limit: _l, worst: _w, warmup, onProgress, ...transcribe } = opts;
   if (warmup ?? true) await transcribeSamples(model, new Float32Array(SAMPLE_RATE), { ...transcribe, signal: opts.signal });
   const scores: UtteranceScore[] = [];
+  const greedy: UtteranceScore[] = [];
+  const beam = !!opts.decode && ((opts.decode.beam ?? 0) > 1 || !!opts.decode.lm);
   const methods: Partial<Record<Method['mode'], number>> = {};
   for (const [i, u] of chosen.entries()) {
     throwIfAborted(opts.signal);
@@ -141,10 +146,16 @@ export async function evaluateSet(model: HubertModel, store: EvalStore, opts: Ev
     } catch (e) {
       throw new LabError('bad-input', `${where} line ${u.line} (${u.id}): audio ${u.audio} does not decode: ${(e as Error).message}`);
     }
-    const t = await transcribeSamples(model, samples, transcribe);
+    const t = await transcribeSamples(model, samples, beam ? { ...transcribe, keepLogProbs: true } : transcribe);
     methods[t.method.mode] = (methods[t.method.mode] ?? 0) + 1;
     scores.push(scoreUtterance(u, t.text, t.seconds, t.computeSeconds));
+    if (beam) greedy.push(scoreUtterance(u, greedyTranscript(t.logProbs!, t.vocab, t.frames, t.frameSeconds).text, t.seconds, 0));
     onProgress?.(i + 1, chosen.length, u.id);
   }
-  return summarise(scores, { file: set.file, inSet: set.utterances.length }, methods, opts.worst ?? 5);
+  const report = summarise(scores, { file: set.file, inSet: set.utterances.length }, methods, opts.worst ?? 5);
+  if (beam) {
+    const g = summarise(greedy, { file: set.file, inSet: set.utterances.length }, methods, 0);
+    report.greedy = { wer: g.wer, cer: g.cer, words: g.words, chars: g.chars };
+  }
+  return report;
 }

@@ -22,6 +22,7 @@ import { startStream, streamStep } from '../models/streaming.ts';
 import { decodeAudio, SAMPLE_RATE, toMono } from '../speech/audio.ts';
 import { resample } from '../speech/resample.ts';
 import { throwIfAborted, type ProgressFn } from '../speech/store.ts';
+import { decodeLogProbs, type DecoderOptions } from './ctc-decode.ts';
 import { greedyTranscript, type TimedWord } from './greedy.ts';
 
 /** What a checkpoint without the CTC head is told. */
@@ -54,6 +55,8 @@ export interface TranscribeOptions {
   overlapSamples?: number;
   /** Keep the (frames, vocab) log-probabilities in the result. */
   keepLogProbs?: boolean;
+  /** Decoding: greedy by default; a beam above 1, or an LM, runs the CTC prefix beam search (ctc-decode.ts). */
+  decode?: DecoderOptions;
   signal?: AbortSignal;
   /** (samples done, samples in all, what): after each group of chunks or each window. */
   onProgress?: ProgressFn;
@@ -240,7 +243,8 @@ export function wholeFileProblem(model: HubertModel, samples: number): string | 
   return undefined;
 }
 
-function isOutOfMemory(e: unknown): boolean {
+/** A device or buffer-size exhaustion (TooLargeError, a too-large LabError, a driver out-of-memory message). */
+export function isOutOfMemory(e: unknown): boolean {
   return e instanceof TooLargeError || (e instanceof LabError && e.code === 'too-large') || (e instanceof Error && /out of memory|OutOfMemory/i.test(e.message));
 }
 
@@ -303,7 +307,8 @@ export async function transcribeSamples(model: HubertModel, samples: Float32Arra
       method = { mode: 'windows', windows: plan.length, windowSamples: Math.floor(window / hop) * hop, overlapSamples: Math.floor(overlap / hop) * hop, reason: reason ?? '' };
     }
   }
-  const { text, words } = greedyTranscript(lp, V, frames, frameSeconds);
+  const beam = opts.decode && ((opts.decode.beam ?? 0) > 1 || opts.decode.lm);
+  const { text, words } = beam ? decodeLogProbs(lp, V, frames, frameSeconds, opts.decode) : greedyTranscript(lp, V, frames, frameSeconds);
   return {
     text,
     words,

@@ -19,6 +19,8 @@ const commands: Record<string, () => Promise<Command>> = {
   purity: async () => (await import('./commands/purity.ts')).purity,
   transcribe: async () => (await import('./commands/transcribe.ts')).transcribe,
   eval: async () => (await import('./commands/eval.ts')).evalCommand,
+  lm: async () => (await import('./commands/lm.ts')).lm,
+  'stream-cost': async () => (await import('./commands/stream.ts')).streamCostCommand,
 };
 
 function help(): string {

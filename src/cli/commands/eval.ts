@@ -14,7 +14,7 @@ import { numberFlag, UsageError } from '../args.ts';
 import type { Command } from '../command.ts';
 import { progressLine } from '../progress.ts';
 import { folderStore } from './corpus.ts';
-import { modelSummary, readRecognizerCheckpoint, transcribeOptions } from './transcribe.ts';
+import { DECODE_FLAGS, decoderOptions, modelSummary, readRecognizerCheckpoint, transcribeOptions } from './transcribe.ts';
 
 function setStore(dir: string): EvalStore {
   const files = folderStore(dir);
@@ -58,7 +58,10 @@ export const evalCommand: Command = {
   summary: 'Score a fine-tuned CTC checkpoint on an evaluation set: WER, CER, RTF, per-speaker rows, worst utterances.',
   usage:
     'npm run -s lab -- eval --model CKPT --set DIR [--json] [--limit N] [--worst 5] [--chunk-ms 160] [--offline] [--window S --overlap S]\n' +
+    '       [--beam N] [--lm lm.json --lm-weight 0.5 --word-bonus 0]   (run with and without --lm to see what the LM buys)\n' +
     '  DIR holds manifest.jsonl (a lab corpus, e.g. public/eval) or manifest.tsv with the header id<TAB>wav_relative_path<TAB>transcript',
+  flags: { ...DECODE_FLAGS, set: { type: 'string' }, limit: { type: 'number' }, worst: { type: 'number' }, 'no-warmup': { type: 'bool' } },
+  maxPositionals: 0,
   async run(args) {
     const dirFlag = args.flags.set;
     if (dirFlag === undefined || dirFlag === true) throw new UsageError('--set DIR is needed: a corpus folder (manifest.jsonl) or a folder with manifest.tsv');
@@ -68,6 +71,7 @@ export const evalCommand: Command = {
     const worst = numberFlag(args, 'worst', 5);
     if (!(Number.isInteger(worst) && worst >= 0)) throw new UsageError('--worst must be a whole number');
     const opts = transcribeOptions(args);
+    const { decode, described } = await decoderOptions(args);
     const { path, checkpoint } = await readRecognizerCheckpoint(args);
     const info = await stat(dir).catch(() => null);
     if (!info) throw new LabError('bad-input', `--set ${dir}: no such folder`);
@@ -79,10 +83,15 @@ export const evalCommand: Command = {
     const gpu = await openDawnDevice();
     const { model } = loadRecognizer(gpu, checkpoint);
     try {
-      const report = await evaluateSet(model, store, { ...opts, limit, worst, warmup: args.flags['no-warmup'] !== true, onProgress: progressLine('eval') });
+      const report = await evaluateSet(model, store, { ...opts, decode, limit, worst, warmup: args.flags['no-warmup'] !== true, onProgress: progressLine('eval') });
       const chunkMs = opts.chunkSamples !== undefined ? (opts.chunkSamples / SAMPLE_RATE) * 1000 : undefined;
-      const json = { model: modelSummary(path, checkpoint), adapter: gpu.adapter, options: { ...opts, chunkMs: chunkMs ?? 160 }, ...report, set: { dir, ...report.set } };
-      return { json, text: reportText(report, path, dir, chunkMs) };
+      const json = { model: modelSummary(path, checkpoint), adapter: gpu.adapter, options: { ...opts, chunkMs: chunkMs ?? 160, decoder: described }, ...report, set: { dir, ...report.set } };
+      const how =
+        described.beam > 1 || described.lm
+          ? `decoding: beam ${described.beam}${described.lm ? `, LM ${described.lm} (weight ${described.lmWeight}, word bonus ${described.wordBonus})` : ''}` +
+            (report.greedy ? `; greedy decoding of the same frames: WER ${pct(report.greedy.wer)}, CER ${pct(report.greedy.cer)}` : '')
+          : 'decoding: greedy';
+      return { json, text: `${reportText(report, path, dir, chunkMs)}\n\n${how}` };
     } finally {
       model.release();
       gpu.destroy();
