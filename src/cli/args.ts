@@ -40,6 +40,11 @@ export interface FlagSpec {
   choices?: readonly string[];
   /** Only with these subcommands (the first positional); elsewhere it is a usage error. */
   sub?: readonly (string | undefined)[];
+  /**
+   * The value may be left out (`--telephone` alone, or `--telephone 0.3`): alone, or followed by another option,
+   * the flag is `true` and the command supplies its default. Not with bool.
+   */
+  optional?: boolean;
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
@@ -176,7 +181,10 @@ export function parseArgs(argv: readonly string[], specs?: FlagSpecs, opts: { co
     let v: string;
     if (eq > 0) v = a.slice(eq + 1);
     else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) v = argv[++i];
-    else throw new UsageError(`${who}--${name} needs a value`);
+    else if (spec.optional) {
+      flags[name] = true;
+      continue;
+    } else throw new UsageError(`${who}--${name} needs a value`);
     checkValue(name, spec, v);
     flags[name] = v;
   }

@@ -273,19 +273,62 @@ export async function buildCorpus(
   const key = configKey({ ...opts, engines: engineNames }, textNames);
   const legacyOk = engineNames.length === 1 && engineNames[0] === 'espeak' && sources.length === 1;
   const info = textOf(await store.read('corpus.json'));
+  const oldText = textOf(await store.read(MANIFEST_FILE));
   if (info) {
-    const prev = JSON.parse(info) as { config?: string; key?: string };
+    let prev: { config?: string; key?: string; kind?: unknown };
+    try {
+      prev = JSON.parse(info) as typeof prev;
+    } catch {
+      throw new LabError('bad-input', 'the output folder has a corpus.json that is not valid JSON (not made by corpus build?); use a new --out');
+    }
+    if (prev?.kind !== undefined && prev.kind !== 'synthetic') {
+      throw new LabError('bad-input', `the output folder holds a corpus that corpus build did not make (kind ${JSON.stringify(prev.kind)}); use a new --out`);
+    }
     const same = prev.key !== undefined ? prev.key === key : prev.config === undefined || (legacyOk && prev.config === legacyConfigKey(opts));
     if (!same) {
       throw new LabError('bad-input', 'the output folder holds a corpus built with other options (seed, engines, texts, ranges or augmentation); use a new --out or the same options');
     }
+  } else if (oldText?.trim()) {
+    throw new LabError('bad-input', `the output folder holds a ${MANIFEST_FILE} that corpus build did not make (no corpus.json with these options); use a new --out`);
+  }
+  const old = new Map<string, ManifestEntry>();
+  if (oldText) {
+    const parsed = parseManifest(oldText);
+    // A line cut short by a kill mid-append is only the last one; anything else means a foreign or damaged file.
+    const lines = oldText.split('\n').filter((l) => l.trim()).length;
+    const torn = parsed.problems.length === 1 && lines > 0 && parsed.problems[0].startsWith(`line ${oldText.replace(/\n+$/, '').split('\n').length}:`);
+    if (parsed.problems.length && !torn) {
+      throw new LabError('bad-input', `the output folder's ${MANIFEST_FILE} has lines that are not entries (${parsed.problems[0]}); use a new --out`);
+    }
+    const foreign = parsed.entries.find((e) => !e.id.startsWith(`${prefix}-`));
+    if (foreign) throw new LabError('bad-input', `the output folder's ${MANIFEST_FILE} holds entry ${foreign.id}, not one this build makes; use a new --out`);
+    for (const e of parsed.entries) old.set(e.id, e);
+  }
+  // A smaller rerun must not shrink the manifest (nor leave WAVs it made unlisted): refuse before writing anything.
+  if (old.size) {
+    let last = -1;
+    for (const id of old.keys()) last = Math.max(last, Number(id.slice(prefix.length + 1)));
+    let stop: number;
+    if (opts.count) stop = opts.count;
+    else {
+      // Utterance u's duration is known for those already made; the build stops once the total reaches the target.
+      let total = 0;
+      stop = 0;
+      for (let u = 0; u <= last; u++) {
+        const e = old.get(`${prefix}-${String(u).padStart(6, '0')}`);
+        if (!e) { stop = last + 1; break; }
+        total += e.duration;
+        stop = u + 1;
+        if (total >= (opts.minutes ?? 0) * 60) break;
+      }
+    }
+    if (stop <= last) {
+      const has = opts.count ? `${old.size} utterances` : `${old.size} utterances reaching past ${opts.minutes} min`;
+      throw new LabError('bad-input', `the output folder already holds ${has}, more than this build makes; it would be left out of the manifest: use a new --out, or the same --${opts.count ? 'count' : 'minutes'} or a larger one`);
+    }
   }
   const header = { kind: 'synthetic', key, config: legacyConfigKey(opts) };
   await store.write('corpus.json', bytesOf(JSON.stringify({ ...header, building: true }, null, 2)));
-
-  const old = new Map<string, ManifestEntry>();
-  const oldText = textOf(await store.read(MANIFEST_FILE));
-  if (oldText) for (const e of parseManifest(oldText).entries) old.set(e.id, e);
 
   const plan = (u: number): Plan => {
     const r = rng(hash32(opts.seed, u, 'utt'));

@@ -2,6 +2,8 @@
 // TIMIT (`.wav` [NIST SPHERE or RIFF] + `.txt` + `.phn`, phones folded onto phones.ts) and a plain folder of
 // audio with TSV transcripts. Input is a list of {path, bytes} or {path, read()} (a dropped browser folder or the
 // CLI's directory walk); no Node APIs. A bad file is reported with its name and skipped; the rest go on.
+// Into a store that already holds a corpus the import adds: entries are merged by id (an id already there with
+// another transcript or source is refused before anything is written); an import that finds nothing writes nothing.
 //
 // Folder TSVs: either `key<TAB>transcript[<TAB>speaker]` per line, or a header row naming the columns (key:
 // path|file|filename|audio|id; text: sentence|text|transcript|transcription; speaker: speaker|client_id). The key
@@ -30,6 +32,10 @@ export interface ImportSummary {
   skipped: number;
   seconds: number;
   problems: ImportProblem[];
+  /** Entries that were in the corpus before and are not part of this import: kept as they were. */
+  kept: number;
+  /** Entries in the corpus's manifest after the import (kept + imported). */
+  utterances: number;
 }
 
 const AUDIO_EXT = /\.(wav|flac|sph)$/i;
@@ -69,8 +75,29 @@ interface Item {
   source: Record<string, unknown>;
 }
 
-function readTextFiles(files: SourceFile[]): Promise<{ file: SourceFile; text: string }[]> {
-  return Promise.all(files.map(async (file) => ({ file, text: new TextDecoder().decode(await bytesOfFile(file)) })));
+/**
+ * A transcript file's text: UTF-8 (a BOM dropped) or UTF-16 with its byte-order mark. NUL bytes (UTF-16 without a
+ * mark, or not text at all) and bytes that are not UTF-8 give a problem for the file instead (undefined), so no NUL
+ * or mojibake reaches a manifest or a message.
+ */
+export function transcriptText(bytes: Uint8Array, path: string, problems: ImportProblem[]): string | undefined {
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  if (bytes.includes(0)) {
+    problems.push({ file: path, problem: 'holds NUL bytes (UTF-16 without a byte-order mark, or not text); save it as UTF-8 text' });
+    return undefined;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    problems.push({ file: path, problem: 'is not UTF-8 text (Latin-1 or another encoding?); save it as UTF-8' });
+    return undefined;
+  }
+}
+
+async function readTextFiles(files: SourceFile[], problems: ImportProblem[]): Promise<{ file: SourceFile; text: string }[]> {
+  const read = await Promise.all(files.map(async (file) => ({ file, text: transcriptText(await bytesOfFile(file), file.path, problems) })));
+  return read.filter((r): r is { file: SourceFile; text: string } => r.text !== undefined);
 }
 
 async function planLibrispeech(files: SourceFile[], problems: ImportProblem[]): Promise<Item[]> {
@@ -80,7 +107,7 @@ async function planLibrispeech(files: SourceFile[], problems: ImportProblem[]): 
   const used = new Set<string>();
   const trans = files.filter((f) => /\.trans\.txt$/i.test(f.path));
   if (!trans.length) problems.push({ file: '(source)', problem: 'no *.trans.txt files: is this a LibriSpeech layout?' });
-  for (const { file, text } of await readTextFiles(trans)) {
+  for (const { file, text } of await readTextFiles(trans, problems)) {
     text.split('\n').forEach((line, i) => {
       const m = /^(\S+)\s+(.*)$/.exec(line.trim());
       if (!line.trim()) return;
@@ -119,17 +146,22 @@ async function planTimit(files: SourceFile[], problems: ImportProblem[]): Promis
     const any = (g.wav ?? g.txt ?? g.phn)!;
     if (!g.wav) { problems.push({ file: any.path, problem: 'no .wav for this utterance' }); continue; }
     if (!g.txt) { problems.push({ file: g.wav.path, problem: 'missing transcript (.txt)' }); continue; }
-    const txt = new TextDecoder().decode(await bytesOfFile(g.txt)).trim();
+    const txtText = transcriptText(await bytesOfFile(g.txt), g.txt.path, problems);
+    if (txtText === undefined) continue;
+    const txt = txtText.trim();
     const text = txt.replace(/^\d+\s+\d+\s+/, '');
     let phn: [string, number, number][] | undefined;
-    if (g.phn) {
+    const phnProblems: ImportProblem[] = [];
+    const phnText = g.phn ? transcriptText(await bytesOfFile(g.phn), g.phn.path, phnProblems) : undefined;
+    for (const p of phnProblems) problems.push({ file: p.file, problem: `${p.problem}; imported without phones` });
+    if (g.phn && phnText !== undefined) {
       phn = [];
-      for (const line of new TextDecoder().decode(await bytesOfFile(g.phn)).split('\n')) {
+      for (const line of phnText.split('\n')) {
         const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s*$/.exec(line);
         if (m) phn.push([m[3], Number(m[1]), Number(m[2])]);
         else if (line.trim()) { phn = undefined; problems.push({ file: g.phn.path, problem: `bad .phn line "${line.trim()}"; imported without phones` }); break; }
       }
-    } else problems.push({ file: g.wav.path, problem: 'no .phn file; imported without phones' });
+    } else if (!g.phn) problems.push({ file: g.wav.path, problem: 'no .phn file; imported without phones' });
     const speaker = base(dir(g.wav.path)) || 'unknown';
     items.push({ id: safeId(`${speaker}_${stem(g.wav.path)}`.toLowerCase()), audio: g.wav, text, speaker, split: splitFromPath(g.wav.path), phn, source: { format: 'timit', path: g.wav.path } });
   }
@@ -147,7 +179,7 @@ async function planFolder(files: SourceFile[], problems: ImportProblem[]): Promi
   if (!tsvs.length) problems.push({ file: '(source)', problem: 'no .tsv transcript file in the folder' });
   const items: Item[] = [];
   const used = new Set<SourceFile>();
-  for (const { file, text } of await readTextFiles(tsvs)) {
+  for (const { file, text } of await readTextFiles(tsvs, problems)) {
     const lines = text.split(/\r?\n/);
     let kc = 0, tc = 1, sc = 2;
     const head = lines[0]?.split('\t').map((h) => h.trim().toLowerCase()) ?? [];
@@ -221,9 +253,42 @@ export async function importCorpus(files: SourceFile[], format: ImportFormat, st
   const planned = items.length;
   const skippedBeforeDecode = problems.filter((p) => !/imported without phones/.test(p.problem) && p.file !== '(source)').length;
 
+  // An existing corpus here is added to, never replaced: its entries stay, merged by id with this import's.
   const old = new Map<string, ManifestEntry>();
   const oldText = textOf(await store.read(MANIFEST_FILE));
-  if (oldText) for (const e of parseManifest(oldText).entries) old.set(e.id, e);
+  const info = textOf(await store.read('corpus.json'));
+  if (info !== undefined) {
+    let kind: unknown;
+    try {
+      kind = (JSON.parse(info) as { kind?: unknown }).kind;
+    } catch {
+      throw new LabError('bad-input', 'the output folder has a corpus.json that is not valid JSON; import into a new folder');
+    }
+    if (kind === 'synthetic') throw new LabError('bad-input', 'the output folder holds a synthetic corpus (corpus build); import into a new folder, not into it');
+  }
+  if (oldText) {
+    const parsed = parseManifest(oldText);
+    if (parsed.problems.length) {
+      throw new LabError('bad-input', `the output folder's ${MANIFEST_FILE} has lines that are not entries (${parsed.problems[0]}); fix it or import into a new folder`);
+    }
+    for (const e of parsed.entries) old.set(e.id, e);
+  }
+  // Ids first (no decoding, nothing written): an id already in the corpus with other content is refused.
+  {
+    const seen = new Set<string>();
+    for (const it of items) {
+      let id = it.id;
+      for (let k = 2; seen.has(id); k++) id = `${it.id}_${k}`;
+      seen.add(id);
+      const prev = old.get(id);
+      if (!prev) continue;
+      const norm = normaliseTranscript(it.text).text;
+      const prevPath = (prev.source as { path?: unknown } | undefined)?.path;
+      if (prev.text !== norm || prevPath !== it.source.path || prev.audio !== `wav/${id}.wav`) {
+        throw new LabError('bad-input', `id ${id} is already in the output folder's ${MANIFEST_FILE} with other content (${prev.text !== norm ? 'transcript' : 'source'}); import into a new folder`);
+      }
+    }
+  }
 
   const entries: ManifestEntry[] = [];
   const ids = new Set<string>();
@@ -269,8 +334,18 @@ export async function importCorpus(files: SourceFile[], format: ImportFormat, st
     entries.push(entry);
     seconds += entry.duration;
   }
-  await store.write(MANIFEST_FILE, bytesOf(formatManifest(entries)));
-  const summary: ImportSummary = { format, imported: entries.length, skipped: skippedBeforeDecode + failed, seconds, problems };
+  const imported = new Set(entries.map((e) => e.id));
+  const keptEntries = [...old.values()].filter((e) => !imported.has(e.id));
+  const summary: ImportSummary = {
+    format, imported: entries.length, skipped: skippedBeforeDecode + failed, seconds, problems, kept: keptEntries.length,
+    utterances: keptEntries.length + entries.length,
+  };
+  // Nothing imported: nothing written (an existing corpus is left exactly as it was).
+  if (entries.length === 0) return summary;
+  // Old entries in their order (replaced in place by this import's version of the same id), then the new ones.
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  const merged = [...[...old.values()].map((e) => byId.get(e.id) ?? e), ...entries.filter((e) => !old.has(e.id))];
+  await store.write(MANIFEST_FILE, bytesOf(formatManifest(merged)));
   await store.write('corpus.json', bytesOf(JSON.stringify({ kind: 'import', ...summary }, null, 2)));
   return summary;
 }

@@ -1,8 +1,9 @@
 // `npm run lab -- corpus build|import|validate`: speech corpora on disk (src/speech does the work; this file
 // only reads and writes files).
-import { appendFile, mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { appendFile, mkdir, open, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../../gpu/errors.ts';
 import { NOISE_KINDS, type NoiseKind } from '../../speech/augment.ts';
@@ -12,45 +13,108 @@ import { importCorpus, type ImportFormat, type SourceFile } from '../../speech/i
 import { validateCorpus } from '../../speech/manifest.ts';
 import type { CorpusStore } from '../../speech/store.ts';
 import { TEXTS, TEXT_FILES, everydaySource, lineSource, type TextSource } from '../../speech/text/sources.ts';
-import { UsageError, listFlag, numberFlag, stringFlag, type Args } from '../args.ts';
+import { MAX_READ_BYTES, UsageError, checkOutDir, fsReason, shown, listFlag, numberFlag, readTextFile, stringFlag, type Args, type FlagSpecs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { progressLine } from '../progress.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
+/**
+ * A corpus in a folder. Paths are relative with forward slashes and must stay inside the folder (a manifest
+ * naming `../../dev/zero` is refused, not read); reads take regular files only (a pipe or device could block or
+ * never end) and a missing file reads as undefined. Writes go to a temporary name in the same folder and are then
+ * renamed over the real one, so a kill mid-write leaves the old file whole.
+ */
 export function folderStore(root: string): CorpusStore {
-  const at = (p: string) => join(root, ...p.split('/'));
+  const base = resolve(root);
+  const at = (p: string): string => {
+    const full = resolve(base, ...p.split('/'));
+    const rel = relative(base, full);
+    if (p === '' || isAbsolute(p) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel) || p.includes('\0')) {
+      throw new LabError('bad-input', `corpus path ${JSON.stringify(p)} leads outside the corpus folder ${base} (paths in a corpus are relative, inside its folder)`);
+    }
+    return full;
+  };
   return {
     async read(p) {
+      const path = at(p);
+      let fh;
       try {
-        return new Uint8Array(await readFile(at(p)));
-      } catch {
-        return undefined;
+        // O_NONBLOCK: opening a pipe must not wait for a writer; it is refused below.
+        fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw new LabError('bad-input', `${path}: ${fsReason(e)}`);
+      }
+      try {
+        const st = await fh.stat();
+        if (st.isDirectory()) throw new LabError('bad-input', `${path}: is a folder, not a file (the corpus expects a file here)`);
+        if (!st.isFile()) throw new LabError('bad-input', `${path}: not a regular file (a pipe, socket or device); the corpus expects a file here`);
+        if (st.size > MAX_READ_BYTES) throw new LabError('bad-input', `${path}: ${fsReason({ code: 'ERR_FS_FILE_TOO_LARGE' })}`);
+        try {
+          return new Uint8Array(await fh.readFile());
+        } catch (e) {
+          throw new LabError('bad-input', `${path}: ${fsReason(e)}`);
+        }
+      } finally {
+        await fh.close();
       }
     },
     async write(p, bytes) {
-      await mkdir(dirname(at(p)), { recursive: true });
-      // write to a temporary name first so an interrupted write never leaves a half file under the real name
-      const tmp = `${at(p)}.part`;
-      await writeFile(tmp, bytes);
-      await rename(tmp, at(p));
+      const path = at(p);
+      await atomicWrite(path, bytes);
     },
     async append(p, text) {
-      await mkdir(dirname(at(p)), { recursive: true });
-      await appendFile(at(p), text);
+      const path = at(p);
+      try {
+        await mkdir(dirname(path), { recursive: true });
+        await appendFile(path, text);
+      } catch (e) {
+        throw new LabError('bad-input', `${path}: ${fsReason(e)}`);
+      }
     },
   };
+}
+
+/** The temporary name a write goes through before it is renamed over `path` (same folder, so rename is atomic). */
+export const tempNameOf = (path: string): string => join(dirname(path), `.${basename(path)}.${process.pid}.part`);
+
+/** Write `bytes` to `path` through a temporary file and a rename: the old file stays whole until the new one is. */
+export async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = tempNameOf(path);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw new LabError('bad-input', `${path}: cannot write: ${fsReason(e)}`);
+  }
 }
 
 async function listFiles(root: string): Promise<SourceFile[]> {
   const out: SourceFile[] = [];
   const walk = async (dir: string) => {
-    const items = await readdir(dir, { withFileTypes: true });
+    const items = await readdir(dir, { withFileTypes: true }).catch((e: unknown) => {
+      throw new LabError('bad-input', `${dir}: ${fsReason(e)}`);
+    });
     items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const it of items) {
       const full = join(dir, it.name);
       if (it.isDirectory()) await walk(full);
-      else if (it.isFile()) out.push({ path: relative(root, full).split(sep).join('/'), read: async () => new Uint8Array(await readFile(full)) });
+      else if (it.isFile()) {
+        out.push({
+          path: relative(root, full).split(sep).join('/'),
+          read: async () => {
+            try {
+              return new Uint8Array(await readFile(full));
+            } catch (e) {
+              throw new LabError('bad-input', `${full}: ${fsReason(e)}`);
+            }
+          },
+        });
+      }
     }
   };
   await walk(root);
@@ -128,7 +192,7 @@ export async function loadTexts(names: readonly string[]): Promise<TextSource[]>
     else {
       const st = await stat(n).catch(() => null);
       if (!st?.isFile()) throw new UsageError(`--text: "${n}" is neither a text (${TEXTS.join(', ')}) nor a file`);
-      out.push(lineSource(basename(n).replace(/\.[^.]*$/, ''), await readFile(n, 'utf8')));
+      out.push(lineSource(basename(n).replace(/\.[^.]*$/, ''), await readTextFile(n, `--text ${n}`)));
     }
   }
   return out;
@@ -136,6 +200,8 @@ export async function loadTexts(names: readonly string[]): Promise<TextSource[]>
 
 async function build(args: Args) {
   const out = resolve(stringFlag(args, 'out'));
+  // Before anything is made: a path that cannot be a folder fails here in one line (and /proc cannot hang us).
+  await checkOutDir(out, `--out ${out}`);
   const seed = numberFlag(args, 'seed', 1);
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed is a whole number >= 0, got ${seed}`);
   const opts: BuildOptions = { seed };
@@ -163,7 +229,8 @@ async function build(args: Args) {
   }
   if (args.flags.voices !== undefined) opts.voices = listFlag(args, 'voices', []);
   if (args.flags.text !== undefined && args.flags.sentences !== undefined) throw new UsageError('give --text or --sentences (a file), not both');
-  const texts = weightedList(args, 'text') ?? (args.flags.sentences !== undefined ? { names: [stringFlag(args, 'sentences')], weights: [1] } : { names: ['kjv'], weights: [1] });
+  const sentencesFile = args.flags.sentences !== undefined ? stringFlag(args, 'sentences') : undefined;
+  const texts = weightedList(args, 'text') ?? { names: ['kjv'], weights: [1] };
   if (texts.weights.some((w) => w !== 1)) opts.textWeights = texts.weights;
   if (args.flags['min-words'] !== undefined) opts.minWords = numberFlag(args, 'min-words');
   if (args.flags['max-words'] !== undefined) opts.maxWords = numberFlag(args, 'max-words');
@@ -220,7 +287,9 @@ async function build(args: Args) {
     opts.augment = aug;
   }
 
-  const sources = await loadTexts(texts.names);
+  const sources = sentencesFile !== undefined
+    ? [lineSource(basename(sentencesFile).replace(/\.[^.]*$/, ''), await readTextFile(sentencesFile, `--sentences ${sentencesFile}`))]
+    : await loadTexts(texts.names);
   const t0 = performance.now();
   const summary = await buildCorpus(sources, folderStore(out), opts, { onProgress: progressLine('corpus build'), assets: nodeAssets });
   summary.out = out;
@@ -254,15 +323,28 @@ async function importCmd(args: Args) {
   const root = resolve(src);
   if (!(await stat(root).catch(() => null))?.isDirectory()) throw new UsageError(`${root} is not a folder`);
   const out = resolve(stringFlag(args, 'out'));
+  await checkOutDir(out, `--out ${out}`);
+  if (out === root || out.startsWith(`${root}${sep}`)) throw new UsageError(`--out ${out} lies inside the source folder ${root}; choose a folder outside it`);
   const files = await listFiles(root);
   const t0 = performance.now();
   const summary = await importCorpus(files, format, folderStore(out), { onProgress: progressLine('corpus import') });
   const elapsed = (performance.now() - t0) / 1000;
+  const json = { out, ...summary, elapsed_s: +elapsed.toFixed(2) };
+  if (summary.imported === 0) {
+    // Nothing usable in the source: nothing was written, and that is a failure, not a success with 0.
+    const first = summary.problems[0];
+    const text = [
+      `corpus import: nothing imported from ${root} as ${format}; ${summary.problems.length} problem${summary.problems.length === 1 ? '' : 's'}${first ? `, first: ${first.file}: ${first.problem}` : ''}`,
+      ...summary.problems.slice(1, 50).map((p) => `  ${p.file}: ${p.problem}`),
+    ].join('\n');
+    return { json, text, exitCode: 1 };
+  }
   const text = [
-    `imported ${summary.imported}, skipped ${summary.skipped} (${fmtTime(summary.seconds)} of audio) into ${out} in ${elapsed.toFixed(1)} s`,
+    `imported ${summary.imported}, skipped ${summary.skipped} (${fmtTime(summary.seconds)} of audio) into ${out} in ${elapsed.toFixed(1)} s`
+      + (summary.kept ? `; ${summary.kept} entries already there kept (${summary.utterances} in all)` : ''),
     ...summary.problems.map((p) => `  ${p.file}: ${p.problem}`),
   ].join('\n');
-  return { json: { out, ...summary, elapsed_s: +elapsed.toFixed(2) }, text };
+  return { json, text };
 }
 
 async function validate(args: Args) {
@@ -278,6 +360,40 @@ async function validate(args: Args) {
   return { json: report, text };
 }
 
+const BUILD = ['build'] as const;
+/** The corpus command's options, for the shared parser (args.ts); values are checked further in build/import. */
+export const CORPUS_FLAGS: FlagSpecs = {
+  out: { type: 'out-dir', sub: ['build', 'import'] },
+  format: { type: 'string', choices: ['librispeech', 'timit', 'folder'], sub: ['import'] },
+  minutes: { type: 'number', above: 0, max: 1e6, sub: BUILD },
+  count: { type: 'int', min: 1, max: 1e8, sub: BUILD },
+  seed: { type: 'int', min: 0, max: 2 ** 32 - 1, sub: BUILD },
+  split: { type: 'string', choices: ['train', 'dev', 'test'], sub: BUILD },
+  engines: { type: 'list', sub: BUILD },
+  text: { type: 'list', sub: BUILD },
+  sentences: { type: 'file', sub: BUILD },
+  voices: { type: 'list', sub: BUILD },
+  'min-words': { type: 'int', min: 1, max: 1000, sub: BUILD },
+  'max-words': { type: 'int', min: 1, max: 1000, sub: BUILD },
+  rate: { type: 'string', sub: BUILD },
+  pitch: { type: 'string', sub: BUILD },
+  range: { type: 'string', sub: BUILD },
+  pad: { type: 'string', sub: BUILD },
+  prefix: { type: 'string', sub: BUILD },
+  augment: { type: 'bool', sub: BUILD },
+  'aug-prob': { type: 'number', min: 0, max: 1, sub: BUILD },
+  speed: { type: 'numbers', optional: true, sub: BUILD },
+  gain: { type: 'string', optional: true, sub: BUILD },
+  snr: { type: 'string', optional: true, sub: BUILD },
+  noise: { type: 'list', choices: NOISE_KINDS, sub: BUILD },
+  reverb: { type: 'string', optional: true, sub: BUILD },
+  drr: { type: 'string', optional: true, sub: BUILD },
+  'reverb-prob': { type: 'number', min: 0, max: 1, sub: BUILD },
+  telephone: { type: 'number', min: 0, max: 1, optional: true, sub: BUILD },
+  tilt: { type: 'string', optional: true, sub: BUILD },
+  'tilt-prob': { type: 'number', min: 0, max: 1, sub: BUILD },
+};
+
 export const corpus: Command = {
   summary: 'Speech corpora: build a synthetic one (espeak-ng, flite, SVOX Pico), import LibriSpeech/TIMIT/folder layouts, validate a manifest.',
   usage: [
@@ -289,9 +405,14 @@ export const corpus: Command = {
     '       npm run -s lab -- corpus import --format librispeech|timit|folder SRC --out DIR [--json]',
     '       npm run -s lab -- corpus validate DIR [--json]',
   ].join('\n'),
+  flags: CORPUS_FLAGS,
+  maxPositionals: 2,
   async run(args) {
     const sub = args.positionals[0];
-    if (sub === 'build') return build(args);
+    if (sub === 'build') {
+      if (args.positionals.length > 1) throw new UsageError(`corpus: unexpected argument ${shown(args.positionals[1])} (build takes only options)`);
+      return build(args);
+    }
     if (sub === 'import') return importCmd(args);
     if (sub === 'validate') return validate(args);
     throw new UsageError('corpus needs a subcommand: build, import or validate');

@@ -60,7 +60,8 @@ export const model: Command = {
   async run(args) {
     const sub = args.positionals[0];
     if (sub === 'export') return exportModel(args);
-    if (sub !== 'info' || args.positionals.length > 1) throw new UsageError(`model: unknown subcommand "${sub ?? ''}"; usage: ${this.usage}`);
+    if (sub !== 'info') throw new UsageError(`model: unknown subcommand "${sub ?? ''}"; usage: ${this.usage}`);
+    if (args.positionals.length > 1) throw new UsageError(`model: unexpected argument "${args.positionals[1]}"`);
     return info(args);
   },
 };
