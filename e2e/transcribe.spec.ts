@@ -73,7 +73,7 @@ test.describe('with a fake microphone', () => {
     const { errors, foreign } = watch(page, baseURL!);
     await page.goto('/#/transcribe');
     expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
-    await expect(page.getByTestId('no-shipped')).toContainText('No checkpoints ship with the lab yet');
+    await expect(page.getByTestId('no-shipped')).toContainText('No checkpoints that transcribe ship with the lab yet');
 
     // Upload the checkpoint: it is kept and chosen.
     await page.getByLabel('upload checkpoint').setInputFiles(randomCheckpoint());

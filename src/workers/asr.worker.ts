@@ -135,15 +135,19 @@ async function bytesOfRef(ref: Exclude<AsrModelRef, { random: string }>): Promis
   return bytes;
 }
 
-/** Checkpoints listed by the server's models/index.json: ["a.safetensors", ...] or [{ "file": "a.safetensors" }, ...]. */
+/**
+ * Checkpoints listed by the server's models/index.json that can transcribe: ["a.safetensors", ...] or
+ * [{ "file": "a.safetensors", "heads": ["ctc"] }, ...]; an entry whose heads are listed without "ctc" (a
+ * pre-trained model) is left out.
+ */
 async function shipped(): Promise<AsrModelChoice[]> {
   const text = textOf(await shippedModels().read('index.json').catch(() => undefined));
   if (!text) return [];
   try {
-    const list = JSON.parse(text) as (string | { file?: string; name?: string; model?: string })[];
+    const list = JSON.parse(text) as (string | { file?: string; name?: string; model?: string; heads?: string[] })[];
     return list
-      .map((x) => (typeof x === 'string' ? { file: x } : { file: x.file ?? x.name ?? '', model: x.model }))
-      .filter((x) => x.file.endsWith('.safetensors'))
+      .map((x) => (typeof x === 'string' ? { file: x } : { file: x.file ?? x.name ?? '', model: x.model, heads: x.heads }))
+      .filter((x) => x.file.endsWith('.safetensors') && (!('heads' in x) || !Array.isArray(x.heads) || x.heads.includes('ctc')))
       .map((x) => ({ ref: { shipped: x.file }, label: `shipped:${x.file}`, group: 'shipped' as const, model: x.model }));
   } catch {
     return [];

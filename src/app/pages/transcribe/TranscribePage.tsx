@@ -89,9 +89,9 @@ function ModelPanel() {
       </div>
       {s.loaded && s.shippedCount === 0 && (
         <p className="hint" data-testid="no-shipped">
-          No checkpoints ship with the lab yet (public/models/ lists none). To get one: pre-train and then fine-tune with CTC on the Train page (it
-          appears here), upload a fine-tuned .safetensors, or build one with <code>npm run lab -- train</code> and list it in
-          public/models/index.json.
+          No checkpoints that transcribe ship with the lab yet (public/models/ holds a pre-trained one only, for fine-tuning and the Analyse
+          page). To get one: fine-tune with CTC on the Train page (it appears here), upload a fine-tuned .safetensors, or build one with{' '}
+          <code>npm run lab -- train</code> and list it in public/models/index.json with its heads.
         </p>
       )}
       {choice?.group === 'random' && <p className="hint">Random initial values spell nothing: they show the pipeline's timing and state, not words.</p>}
