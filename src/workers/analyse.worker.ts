@@ -13,7 +13,7 @@ import { ENCODER_KINDS, SIZES, type EncoderKind, type Size } from '../models/con
 import { MANIFEST_FILE, parseManifest, type Split } from '../speech/manifest.ts';
 import { bytesOf, textOf, type CorpusStore } from '../speech/store.ts';
 import { workerGpu } from './gpu.ts';
-import { HttpStore } from './http-store.ts';
+import { checkpointBytes, checkpointLabel, CORPORA, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
 import { cancelJob, job, type Progress } from './job.ts';
 import { OpfsStore, opfsFolders } from './opfs.ts';
 
@@ -56,20 +56,9 @@ export interface AnalyseRequest {
 }
 
 const EVAL_ID = 'eval';
-const RUNS = 'runs';
-const CORPORA = 'corpora';
-const UPLOADS = 'uploads';
-const base = () => new URL(import.meta.env.BASE_URL, self.location.origin).href;
-const shippedModels = () => new HttpStore(new URL('models/', base()).href, 'the shipped models');
-
-function safeName(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
-  if (!s) throw new LabError('bad-input', `"${name}" is not usable as a name`);
-  return s;
-}
 
 function setStore(id: string): { store: CorpusStore; label: string } {
-  if (id === EVAL_ID) return { store: new HttpStore(new URL('eval/', base()).href, 'the shipped evaluation set'), label: 'evaluation set (shipped)' };
+  if (id === EVAL_ID) return { store: shippedEvalSet(), label: 'evaluation set (shipped)' };
   if (id.startsWith('opfs:')) return { store: new OpfsStore(`${CORPORA}/${safeName(id.slice(5))}`), label: id.slice(5) };
   throw new LabError('bad-input', `unknown set "${id}"`);
 }
@@ -85,41 +74,18 @@ async function describeSet(id: string): Promise<SetInfo> {
 export function refLabel(ref: ModelRef): string {
   if ('mfcc' in ref) return 'mfcc';
   if ('random' in ref) return `random:${ref.random}${ref.seed === undefined ? '' : `:${ref.seed}`}`;
-  if ('run' in ref) return `${ref.run}/${ref.name}`;
-  if ('upload' in ref) return `upload:${ref.upload}`;
-  return `shipped:${ref.shipped}`;
-}
-
-async function bytesOfRef(ref: Extract<ModelRef, { run: string } | { upload: string } | { shipped: string }>): Promise<Uint8Array> {
-  const bytes =
-    'run' in ref
-      ? await new OpfsStore(`${RUNS}/${safeName(ref.run)}`).read(ref.name)
-      : 'upload' in ref
-        ? await new OpfsStore(UPLOADS).read(safeName(ref.upload))
-        : await shippedModels().read(ref.shipped);
-  if (!bytes) throw new LabError('bad-input', `checkpoint ${refLabel(ref)} is gone`);
-  return bytes;
+  return checkpointLabel(ref);
 }
 
 async function sourceOf(ref: ModelRef): Promise<ModelSource> {
   if ('mfcc' in ref) return { kind: 'mfcc' };
   if ('random' in ref) return { kind: 'random', preset: ref.random, seed: ref.seed };
-  return { kind: 'checkpoint', name: refLabel(ref), bytes: await bytesOfRef(ref) };
+  return { kind: 'checkpoint', name: refLabel(ref), bytes: await checkpointBytes(ref) };
 }
 
-/** Checkpoints listed by the server's models/index.json: ["a.safetensors", ...] or [{ "file": "a.safetensors" }, ...]. */
+/** Every shipped model, pre-trained ones too (their layers are what the analysis is about). */
 async function shipped(): Promise<ModelChoice[]> {
-  const text = textOf(await shippedModels().read('index.json').catch(() => undefined));
-  if (!text) return [];
-  try {
-    const list = JSON.parse(text) as (string | { file?: string; name?: string })[];
-    return list
-      .map((x) => (typeof x === 'string' ? x : (x.file ?? x.name ?? '')))
-      .filter((f) => f.endsWith('.safetensors'))
-      .map((f) => ({ ref: { shipped: f }, label: `shipped:${f}`, group: 'shipped' as const }));
-  } catch {
-    return [];
-  }
+  return (await shippedIndex()).map((m) => ({ ref: { shipped: m.file }, label: `shipped:${m.file}`, group: 'shipped' as const }));
 }
 
 const api = {

@@ -24,7 +24,7 @@ import { MANIFEST_FILE, parseManifest } from '../speech/manifest.ts';
 import { Resampler } from '../speech/resample.ts';
 import { bytesOf, textOf } from '../speech/store.ts';
 import { workerGpu } from './gpu.ts';
-import { HttpStore } from './http-store.ts';
+import { checkpointBytes, checkpointLabel, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
 import { cancelJob, job, type Progress } from './job.ts';
 import { OpfsStore, opfsFolders } from './opfs.ts';
 
@@ -103,55 +103,20 @@ export interface LongStreamModel {
   oom?: { t: number; message: string };
 }
 
-const RUNS = 'runs';
-const UPLOADS = 'uploads';
-const base = () => new URL(import.meta.env.BASE_URL, self.location.origin).href;
-const shippedModels = () => new HttpStore(new URL('models/', base()).href, 'the shipped models');
 
 /** Random initial values offered for streaming (no words: they show the mechanics and the costs). */
 const RANDOM_PRESETS = ['mamba-tiny', 'causal-transformer-tiny', 'mamba-small', 'causal-transformer-small'];
 
-function safeName(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
-  if (!s) throw new LabError('bad-input', `"${name}" is not usable as a name`);
-  return s;
-}
-
 export function refLabel(ref: AsrModelRef): string {
   if ('random' in ref) return `random:${ref.random}${ref.seed === undefined ? '' : `:${ref.seed}`}`;
-  if ('run' in ref) return `${ref.run}/${ref.name}`;
-  if ('upload' in ref) return `upload:${ref.upload}`;
-  return `shipped:${ref.shipped}`;
+  return checkpointLabel(ref);
 }
 
-async function bytesOfRef(ref: Exclude<AsrModelRef, { random: string }>): Promise<Uint8Array> {
-  const bytes =
-    'run' in ref
-      ? await new OpfsStore(`${RUNS}/${safeName(ref.run)}`).read(ref.name)
-      : 'upload' in ref
-        ? await new OpfsStore(UPLOADS).read(safeName(ref.upload))
-        : await shippedModels().read(ref.shipped);
-  if (!bytes) throw new LabError('bad-input', `checkpoint ${refLabel(ref)} is gone`);
-  return bytes;
-}
-
-/**
- * Checkpoints listed by the server's models/index.json that can transcribe: ["a.safetensors", ...] or
- * [{ "file": "a.safetensors", "heads": ["ctc"] }, ...]; an entry whose heads are listed without "ctc" (a
- * pre-trained model) is left out.
- */
+/** Shipped models that can transcribe: an index entry whose heads are listed without "ctc" is left out. */
 async function shipped(): Promise<AsrModelChoice[]> {
-  const text = textOf(await shippedModels().read('index.json').catch(() => undefined));
-  if (!text) return [];
-  try {
-    const list = JSON.parse(text) as (string | { file?: string; name?: string; model?: string; heads?: string[] })[];
-    return list
-      .map((x) => (typeof x === 'string' ? { file: x } : { file: x.file ?? x.name ?? '', model: x.model, heads: x.heads }))
-      .filter((x) => x.file.endsWith('.safetensors') && (!('heads' in x) || !Array.isArray(x.heads) || x.heads.includes('ctc')))
-      .map((x) => ({ ref: { shipped: x.file }, label: `shipped:${x.file}`, group: 'shipped' as const, model: x.model }));
-  } catch {
-    return [];
-  }
+  return (await shippedIndex())
+    .filter((m) => !m.heads || m.heads.includes('ctc'))
+    .map((m) => ({ ref: { shipped: m.file }, label: `shipped:${m.file}`, group: 'shipped' as const, model: m.model }));
 }
 
 function sidecar(text: string | undefined): { model?: string; ctcHead?: boolean } {
@@ -194,7 +159,7 @@ async function useModel(ref: AsrModelRef): Promise<{ model: HubertModel; info: L
   // damaged one, is refused with the reason.
   let checkpoint;
   if (!('random' in ref)) {
-    const bytes = await bytesOfRef(ref);
+    const bytes = await checkpointBytes(ref);
     try {
       checkpoint = loadCheckpoint(bytes);
     } catch (e) {
@@ -259,7 +224,7 @@ function generatedAudio(seconds: number): Float32Array {
 /** The first utterances of the shipped eval set, joined: the loop a long stream plays. */
 async function loopSource(): Promise<{ samples: Float32Array; label: string }> {
   try {
-    const store = new HttpStore(new URL('eval/', base()).href, 'the shipped evaluation set');
+    const store = shippedEvalSet();
     const { entries } = parseManifest(textOf(await store.read(MANIFEST_FILE)) ?? '');
     const parts: Float32Array[] = [];
     for (const e of entries.slice(0, 4)) {

@@ -17,7 +17,7 @@ import { BEST, LOG, checkpointName, listCheckpoints, type RunStore } from '../tr
 import { train, type TrainEvent, type TrainSummary } from '../train/run.ts';
 import type { Stage, TrainSettings } from '../train/settings.ts';
 import { workerGpu } from './gpu.ts';
-import { HttpStore } from './http-store.ts';
+import { CORPORA, RUNS, safeName, shippedEvalSet, UPLOADS } from './checkpoints.ts';
 import { cancelJob, job, type Progress } from './job.ts';
 import { OpfsStore, opfsFolders, removeOpfsFolder } from './opfs.ts';
 
@@ -98,24 +98,15 @@ export type RunEvents = (e: TrainEvent, run: string) => void;
 
 export type ImportRequestFormat = ImportFormat | 'auto';
 
-const RUNS = 'runs';
-const CORPORA = 'corpora';
-const UPLOADS = 'uploads';
 const META = 'run.json';
 const EVAL_ID = 'eval';
 
 const runStore = (name: string) => new OpfsStore(`${RUNS}/${safeName(name)}`);
 const uploads = () => new OpfsStore(UPLOADS);
 
-function safeName(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '');
-  if (!s) throw new LabError('bad-input', `"${name}" is not usable as a name`);
-  return s;
-}
-
 function corpusStore(id: string): { store: CorpusStore; label: string } {
   if (id === EVAL_ID) {
-    return { store: new HttpStore(new URL(`${import.meta.env.BASE_URL}eval/`, self.location.origin).href, 'the shipped evaluation set'), label: 'evaluation set (shipped)' };
+    return { store: shippedEvalSet(), label: 'evaluation set (shipped)' };
   }
   if (id.startsWith('opfs:')) {
     const name = id.slice(5);
