@@ -13,17 +13,12 @@ import { ENCODER_KINDS, SIZES, type EncoderKind, type Size } from '../models/con
 import { MANIFEST_FILE, parseManifest, type Split } from '../speech/manifest.ts';
 import { bytesOf, textOf, type CorpusStore } from '../speech/store.ts';
 import { workerGpu } from './gpu.ts';
-import { checkpointBytes, checkpointLabel, CORPORA, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
+import { checkpointBytes, CORPORA, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
 import { cancelJob, job, type Progress } from './job.ts';
+import { refLabel, type ModelRef } from './refs.ts';
 import { OpfsStore, opfsFolders } from './opfs.ts';
 
-/** A model to analyse, as the page names it. */
-export type ModelRef =
-  | { random: string; seed?: number }
-  | { run: string; name: string }
-  | { upload: string }
-  | { shipped: string }
-  | { mfcc: true };
+export type { ModelRef };
 
 export interface ModelChoice {
   ref: ModelRef;
@@ -69,12 +64,6 @@ async function describeSet(id: string): Promise<SetInfo> {
   const labelled: Record<Split, number> = { train: 0, dev: 0, test: 0 };
   for (const e of entries) if (e.phones?.length) labelled[e.split ?? 'train']++;
   return { id, label, utterances: entries.length, labelled };
-}
-
-export function refLabel(ref: ModelRef): string {
-  if ('mfcc' in ref) return 'mfcc';
-  if ('random' in ref) return `random:${ref.random}${ref.seed === undefined ? '' : `:${ref.seed}`}`;
-  return checkpointLabel(ref);
 }
 
 async function sourceOf(ref: ModelRef): Promise<ModelSource> {

@@ -24,12 +24,13 @@ import { MANIFEST_FILE, parseManifest } from '../speech/manifest.ts';
 import { Resampler } from '../speech/resample.ts';
 import { bytesOf, textOf } from '../speech/store.ts';
 import { workerGpu } from './gpu.ts';
-import { checkpointBytes, checkpointLabel, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
+import { checkpointBytes, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
 import { cancelJob, job, type Progress } from './job.ts';
+import { refLabel, type CheckpointRef, type RandomRef } from './refs.ts';
 import { OpfsStore, opfsFolders } from './opfs.ts';
 
 /** A model as the page names it. */
-export type AsrModelRef = { random: string; seed?: number } | { run: string; name: string } | { upload: string } | { shipped: string };
+export type AsrModelRef = CheckpointRef | RandomRef;
 
 export interface AsrModelChoice {
   ref: AsrModelRef;
@@ -106,11 +107,6 @@ export interface LongStreamModel {
 
 /** Random initial values offered for streaming (no words: they show the mechanics and the costs). */
 const RANDOM_PRESETS = ['mamba-tiny', 'causal-transformer-tiny', 'mamba-small', 'causal-transformer-small'];
-
-export function refLabel(ref: AsrModelRef): string {
-  if ('random' in ref) return `random:${ref.random}${ref.seed === undefined ? '' : `:${ref.seed}`}`;
-  return checkpointLabel(ref);
-}
 
 /** Shipped models that can transcribe: an index entry whose heads are listed without "ctc" is left out. */
 async function shipped(): Promise<AsrModelChoice[]> {

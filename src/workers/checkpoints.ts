@@ -5,6 +5,7 @@ import { LabError } from '../gpu/errors.ts';
 import { textOf } from '../speech/store.ts';
 import { HttpStore } from './http-store.ts';
 import { OpfsStore } from './opfs.ts';
+import { refLabel, type CheckpointRef } from './refs.ts';
 
 export const RUNS = 'runs';
 export const UPLOADS = 'uploads';
@@ -22,15 +23,6 @@ export function safeName(name: string): string {
   return s;
 }
 
-/** A checkpoint file: one of a training run's, an upload, or a shipped model. */
-export type CheckpointRef = { run: string; name: string } | { upload: string } | { shipped: string };
-
-export function checkpointLabel(ref: CheckpointRef): string {
-  if ('run' in ref) return `${ref.run}/${ref.name}`;
-  if ('upload' in ref) return `upload:${ref.upload}`;
-  return `shipped:${ref.shipped}`;
-}
-
 export async function checkpointBytes(ref: CheckpointRef): Promise<Uint8Array> {
   const bytes =
     'run' in ref
@@ -38,7 +30,7 @@ export async function checkpointBytes(ref: CheckpointRef): Promise<Uint8Array> {
       : 'upload' in ref
         ? await new OpfsStore(UPLOADS).read(safeName(ref.upload))
         : await shippedModels().read(ref.shipped);
-  if (!bytes) throw new LabError('bad-input', `checkpoint ${checkpointLabel(ref)} is gone`);
+  if (!bytes) throw new LabError('bad-input', `checkpoint ${refLabel(ref)} is gone`);
   return bytes;
 }
 

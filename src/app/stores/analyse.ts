@@ -6,6 +6,7 @@ import type { EncoderKind, Size } from '../../models/config.ts';
 import type { Split } from '../../speech/manifest.ts';
 import type { AnalyseApi, AnalyseRequest, ModelChoice, ModelRef, SetInfo } from '../../workers/analyse.worker.ts';
 import type { Failure } from '../../workers/job.ts';
+import { refLabel } from '../../workers/refs.ts';
 
 // The analyse worker, created on first use (as src/app/workers.ts does for the others).
 let worker: Comlink.Remote<AnalyseApi> | undefined;
@@ -14,14 +15,7 @@ export function analyseApi(): Comlink.Remote<AnalyseApi> {
   return worker;
 }
 
-/** The name results carry for a model (the worker's refLabel, repeated here so the page never loads the worker's code). */
-export function refLabel(ref: ModelRef): string {
-  if ('mfcc' in ref) return 'mfcc';
-  if ('random' in ref) return `random:${ref.random}${ref.seed === undefined ? '' : `:${ref.seed}`}`;
-  if ('run' in ref) return `${ref.run}/${ref.name}`;
-  if ('upload' in ref) return `upload:${ref.upload}`;
-  return `shipped:${ref.shipped}`;
-}
+export { refLabel };
 
 export interface AnalyseForm {
   set: string;

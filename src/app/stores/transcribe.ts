@@ -3,8 +3,9 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { audioInputs, MicError, openMicrophone, type AudioInput, type Microphone } from '../../audio/mic.ts';
 import type { ChunkStats, Segment, TimedWord } from '../../asr/recognizer.ts';
-import type { AsrApi, AsrModelChoice, AsrModelRef, FileResult, LiveUpdate, LoadedInfo, StreamPoint } from '../../workers/asr.worker.ts';
+import type { AsrApi, AsrModelChoice, FileResult, LiveUpdate, LoadedInfo, StreamPoint } from '../../workers/asr.worker.ts';
 import type { Failure } from '../../workers/job.ts';
+import { refLabel } from '../../workers/refs.ts';
 
 // The asr worker, created on first use (as src/app/workers.ts does for the others).
 let worker: Comlink.Remote<AsrApi> | undefined;
@@ -13,13 +14,7 @@ export function asrApi(): Comlink.Remote<AsrApi> {
   return worker;
 }
 
-/** The worker's refLabel, repeated so the page never loads the worker's code. */
-export function refLabel(ref: AsrModelRef): string {
-  if ('random' in ref) return `random:${ref.random}${ref.seed === undefined ? '' : `:${ref.seed}`}`;
-  if ('run' in ref) return `${ref.run}/${ref.name}`;
-  if ('upload' in ref) return `upload:${ref.upload}`;
-  return `shipped:${ref.shipped}`;
-}
+export { refLabel };
 
 export const CHUNK_MS = [80, 160, 320] as const;
 export type ChunkMs = (typeof CHUNK_MS)[number];
