@@ -85,18 +85,6 @@ export function validateEntry(e: ManifestEntry, wav: Uint8Array | undefined): st
   return p;
 }
 
-/** Frame-level phone labels (inventory indices) for frames centred at (320 j + 200) / 16000 s. */
-export function frameLabels(phones: readonly PhoneInterval[], frames: number, phoneIdx: (p: string) => number): Int32Array {
-  const out = new Int32Array(frames);
-  let k = 0;
-  for (let j = 0; j < frames; j++) {
-    const t = (j * 320 + 200) / 16000;
-    while (k < phones.length - 1 && phones[k][2] <= t) k++;
-    out[j] = phoneIdx(phones[k][0]);
-  }
-  return out;
-}
-
 export interface ValidationReport {
   utterances: number;
   seconds: number;

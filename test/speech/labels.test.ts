@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { freshSeed, seeded } from '../../src/kernels/random.ts';
 import { makeBatches, padBatch, padLabels } from '../../src/speech/batching.ts';
-import { frameLabels } from '../../src/speech/manifest.ts';
 import { PHONES, PHONE_COUNT, foldTo39, fromEspeak, fromTimit, phoneIndex } from '../../src/speech/phones.ts';
 import { BLANK, VOCAB, VOCAB_SIZE, ctcCollapse, decodeIds, encodeText, isNormalised, normaliseTranscript } from '../../src/speech/vocab.ts';
 
@@ -59,11 +58,6 @@ describe('phone inventory', () => {
     expect(fromEspeak('ɡ')).toEqual(['g']);
     expect(fromEspeak('tʃ')).toEqual(['ch']);
     expect(fromEspeak('ʘ')).toBeNull();
-  });
-  it('frame labels take the phone under each 20 ms frame centre', () => {
-    const phones: [string, number, number][] = [['sil', 0, 0.03], ['ae', 0.03, 0.05], ['t', 0.05, 0.1]];
-    // centres at 0.0125, 0.0325, 0.0525, 0.0725
-    expect(Array.from(frameLabels(phones, 4, phoneIndex))).toEqual([0, phoneIndex('ae'), phoneIndex('t'), phoneIndex('t')]);
   });
 });
 
