@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   corpus: async () => (await import('./commands/corpus.ts')).corpus,
   bench: async () => (await import('./commands/bench.ts')).bench,
   'bench-browser': async () => (await import('./commands/bench-browser.ts')).benchBrowser,
+  'bench-transcribe': async () => (await import('./commands/bench-transcribe.ts')).benchTranscribe,
   model: async () => (await import('./commands/model.ts')).model,
   selftest: async () => (await import('./commands/selftest.ts')).selftest,
   train: async () => (await import('./commands/train.ts')).trainCommand,

@@ -1,6 +1,7 @@
 import { CartesianGrid, Legend, Line, LineChart, ReferenceDot, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { StreamPoint } from '../../../workers/asr.worker.ts';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
+import { download, toCsv } from '../../export.ts';
 import { CHUNK_MS, useTranscribe, type ChunkMs, type LongSeries } from '../../stores/transcribe.ts';
 
 const COLORS: Record<string, string> = { mamba: '#3b6ea5', 'causal-transformer': '#c0392b' };
@@ -105,6 +106,16 @@ export function LongStreamPanel() {
         <div className="curves">
           <StreamChart series={l.series} metric="computeMs" title="Compute time per chunk" testId="long-compute-chart" />
           <StreamChart series={l.series} metric="stateMiB" title="Carried state" testId="long-state-chart" />
+        </div>
+      )}
+      {!l.running && l.series.some((x) => x.points.length > 0) && (
+        <div className="actions" data-testid="long-downloads">
+          <button className="quiet" onClick={() => download('long-stream.json', `${JSON.stringify({ chunkMs: l.chunkMs, size: l.size, source: l.source, series: l.series }, null, 1)}\n`, 'application/json')}>
+            Download JSON
+          </button>
+          <button className="quiet" onClick={() => download('long-stream.csv', toCsv(l.series.flatMap((x) => x.points.map((p) => ({ preset: x.preset, t: p.t, computeMs: p.computeMs, stateBytes: p.stateBytes })))), 'text/csv')}>
+            Download CSV
+          </button>
         </div>
       )}
       {l.series
