@@ -1,12 +1,25 @@
 // The checkpoints in public/models: each listed in index.json loads (validated, finite), holds the heads the index
-// says, and has its card beside it naming how it was made.
+// says, and has its card beside it naming how it was made; a model that transcribes scores on the shipped sets what
+// its entry (and card) says, as `lab eval` measured it.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { evaluateSet } from '../../src/asr/evaluate.ts';
+import { loadRecognizer } from '../../src/asr/transcribe.ts';
 import { loadCheckpoint } from '../../src/models/checkpoint.ts';
+import { testGpu } from '../gpu.ts';
 
 const DIR = join(import.meta.dirname, '../../public/models');
-const index = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8')) as { file: string; card: string; heads: string[] }[];
+const PUBLIC = join(DIR, '..');
+
+/** A set's greedy-decoding scores as `lab eval --set public/<set>` printed them. */
+interface Scores {
+  utterances: number;
+  wer: number;
+  cer: number;
+}
+const index = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8')) as { file: string; card: string; heads: string[]; scores?: Record<string, Scores> }[];
 
 describe('shipped models', () => {
   it('the index lists at least one model, each with its file, card and heads', () => {
@@ -28,6 +41,28 @@ describe('shipped models', () => {
       const card = readFileSync(join(DIR, m.card), 'utf8');
       expect(card).toContain(`--preset ${c.config.kind}-${c.config.size}`);
       expect(card).toMatch(/corpus build/);
+    });
+  }
+
+  for (const m of index.filter((m) => m.heads.includes('ctc'))) {
+    it(`${m.file} scores what its entry says on the shipped sets (greedy, streamed in 160 ms chunks)`, { timeout: 600_000 }, async () => {
+      expect(Object.keys(m.scores ?? {}).sort(), 'a transcribing model states its scores on eval and heldout').toEqual(['eval', 'heldout']);
+      const { model } = loadRecognizer(await testGpu(), new Uint8Array(readFileSync(join(DIR, m.file))));
+      try {
+        for (const [set, want] of Object.entries(m.scores!)) {
+          const dir = join(PUBLIC, set);
+          const r = await evaluateSet(model, { name: dir, read: (p) => readFile(join(dir, p)).then((b) => new Uint8Array(b)).catch(() => undefined) });
+          expect(r.set.utterances, set).toBe(want.utterances);
+          // Within a tenth of a percent: the same frames' argmax can flip on another driver's rounding.
+          expect(Math.abs(r.wer - want.wer), `${set} WER ${r.wer}`).toBeLessThan(1e-3);
+          expect(Math.abs(r.cer - want.cer), `${set} CER ${r.cer}`).toBeLessThan(1e-3);
+          const card = readFileSync(join(DIR, m.card), 'utf8');
+          expect(card, `the card gives ${set}'s WER`).toContain(`${(100 * want.wer).toFixed(1)}%`);
+          expect(card, `the card gives ${set}'s CER`).toContain(`${(100 * want.cer).toFixed(1)}%`);
+        }
+      } finally {
+        model.release();
+      }
     });
   }
 });
