@@ -1,14 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
 
-test('the Analyse page draws phone purity, cluster purity and PNMI for two models side by side and exports CSV', async ({ page, baseURL }) => {
+test('the Analyse page draws phone purity, cluster purity and PNMI for two models side by side and exports CSV', async ({ page }) => {
   const errors: string[] = [];
-  const foreign: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('request', (r) => {
-    const url = r.url();
-    if (!url.startsWith(baseURL!) && !url.startsWith('blob:') && !url.startsWith('data:')) foreign.push(url);
-  });
   await page.goto('/#/analyse');
   await expect(page.getByLabel('set', { exact: true })).toContainText('evaluation set (shipped) (100 of 100 aligned)');
 
@@ -65,5 +60,4 @@ test('the Analyse page draws phone purity, cluster purity and PNMI for two model
   await expect(page.getByTestId('notice')).toHaveText(/\(3 from the cache\)/, { timeout: 60_000 });
 
   expect(errors).toEqual([]);
-  expect(foreign).toEqual([]);
 });

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
 
 test('a short sweep on the Benchmark page draws both plots and fills the table', async ({ page }) => {
   const errors: string[] = [];

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
 
 test('the Device page shows the adapter and a passing self-test', async ({ page }) => {
   const errors: string[] = [];

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures.ts';
 
 test('without WebGPU the Device page says so and what to do', async ({ page }) => {
   const errors: string[] = [];

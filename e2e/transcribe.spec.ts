@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, expect, test, type Page } from '@playwright/test';
+import { chromium, type Browser, type Page } from '@playwright/test';
 import { chromiumPath, QUIET_FLAGS, WEBGPU_FLAGS } from '../src/cli/chromium.ts';
 import { saveCheckpoint } from '../src/models/checkpoint.ts';
 import { initialValues } from '../src/models/init.ts';
@@ -14,6 +14,7 @@ import type { EncoderKind } from '../src/models/config.ts';
 import { parameterSpecs, type ParameterOptions } from '../src/models/parameters.ts';
 import { preset } from '../src/models/presets.ts';
 import { decodeWav, encodeWav16 } from '../src/speech/wav.ts';
+import { expect, NetworkLog, test } from './fixtures.ts';
 
 // Outside test-results/, which Playwright empties when a run starts.
 const DIR = join(tmpdir(), 'lab-e2e-transcribe');
@@ -48,15 +49,17 @@ async function stat(page: Page, testId: string): Promise<number> {
   return parseFloat((await page.getByTestId(testId).textContent()) ?? '');
 }
 
-function watch(page: Page, baseURL: string) {
+/** Uncaught errors of the page. */
+function pageErrors(page: Page): string[] {
   const errors: string[] = [];
-  const foreign: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('request', (r) => {
-    const url = r.url();
-    if (!url.startsWith(baseURL) && !url.startsWith('blob:') && !url.startsWith('data:')) foreign.push(url);
-  });
-  return { errors, foreign };
+  return errors;
+}
+
+/** A page in a browser of its own (other launch flags), its requests checked as the fixture checks the others'. */
+async function ownBrowserPage(browser: Browser, baseURL: string): Promise<{ page: Page; network: NetworkLog }> {
+  const context = await browser.newContext({ baseURL });
+  return { page: await context.newPage(), network: new NetworkLog(context, new URL(baseURL).origin) };
 }
 
 // The fake microphone for every test of this file (launch options cannot change inside a file).
@@ -68,9 +71,9 @@ test.use({
 });
 
 test.describe('with a fake microphone', () => {
-  test('live transcription from the microphone, a dropped file with SRT, and the long-stream chart', async ({ page, baseURL }) => {
+  test('live transcription from the microphone, a dropped file with SRT, and the long-stream chart', async ({ page }) => {
     test.setTimeout(420_000);
-    const { errors, foreign } = watch(page, baseURL!);
+    const errors = pageErrors(page);
     await page.goto('/#/transcribe');
     expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
     await expect(page.getByTestId('no-shipped')).toContainText('No checkpoints that transcribe ship with the lab yet');
@@ -145,12 +148,11 @@ test.describe('with a fake microphone', () => {
     }
 
     expect(errors).toEqual([]);
-    expect(foreign).toEqual([]);
   });
 });
 
-test('a device lost mid-stream: the page says so, keeps the transcript and restarts', async ({ page, baseURL }) => {
-  const { errors } = watch(page, baseURL!);
+test('a device lost mid-stream: the page says so, keeps the transcript and restarts', async ({ page }) => {
+  const errors = pageErrors(page);
   await page.goto('/#/transcribe');
   await page.getByLabel('model').selectOption('random:mamba-tiny');
   await page.getByRole('button', { name: 'Start', exact: true }).click();
@@ -179,14 +181,15 @@ test.describe('refusals', () => {
     // A browser of its own: without the fake UI, permission prompts are denied.
     const browser = await chromium.launch({ executablePath: chromiumPath(), args: [...WEBGPU_FLAGS, '--use-fake-device-for-media-stream', '--deny-permission-prompts'] });
     try {
-      const page = await browser.newPage({ baseURL });
-      const { errors } = watch(page, baseURL!);
+      const { page, network } = await ownBrowserPage(browser, baseURL!);
+      const errors = pageErrors(page);
       await page.goto('/#/transcribe');
       await expect(page.getByLabel('model')).toHaveValue('random:mamba-tiny');
       await page.getByRole('button', { name: 'Start', exact: true }).click();
       await expect(page.getByTestId('error')).toContainText('Microphone access was denied', { timeout: 120_000 });
       await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled();
       expect(errors).toEqual([]);
+      network.check();
     } finally {
       await browser.close();
     }
@@ -196,7 +199,7 @@ test.describe('refusals', () => {
     // The browser reports no input (as on a server, or a laptop whose microphone is unplugged).
     const browser = await chromium.launch({ executablePath: chromiumPath(), args: [...WEBGPU_FLAGS, '--use-fake-ui-for-media-stream'] });
     try {
-      const page = await browser.newPage({ baseURL });
+      const { page, network } = await ownBrowserPage(browser, baseURL!);
       await page.addInitScript(() => {
         const none = () => Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));
         Object.defineProperty(navigator.mediaDevices, 'getUserMedia', { value: none });
@@ -206,6 +209,7 @@ test.describe('refusals', () => {
       await expect(page.getByLabel('model')).toHaveValue('random:mamba-tiny');
       await page.getByRole('button', { name: 'Start', exact: true }).click();
       await expect(page.getByTestId('error')).toContainText('No microphone found', { timeout: 120_000 });
+      network.check();
     } finally {
       await browser.close();
     }
@@ -214,20 +218,21 @@ test.describe('refusals', () => {
   test('without WebGPU the page says so in one line, and Start says it again', async ({ baseURL }) => {
     const browser = await chromium.launch({ executablePath: chromiumPath(), args: [...QUIET_FLAGS, '--disable-features=WebGPU,Vulkan'] });
     try {
-      const page = await browser.newPage({ baseURL });
-      const { errors } = watch(page, baseURL!);
+      const { page, network } = await ownBrowserPage(browser, baseURL!);
+      const errors = pageErrors(page);
       await page.goto('/#/transcribe');
       await expect(page.getByTestId('webgpu-error')).toHaveText(/^This browser has no WebGPU: open the lab in Chrome or Edge/);
       await page.getByRole('button', { name: 'Start', exact: true }).click();
       await expect(page.getByTestId('error')).toContainText('This browser has no WebGPU');
       expect(errors).toEqual([]);
+      network.check();
     } finally {
       await browser.close();
     }
   });
 
-  test('a checkpoint without a CTC head and a model that cannot stream are refused for live use, with what works instead', async ({ page, baseURL }) => {
-    const { errors } = watch(page, baseURL!);
+  test('a checkpoint without a CTC head and a model that cannot stream are refused for live use, with what works instead', async ({ page }) => {
+    const errors = pageErrors(page);
     await page.goto('/#/transcribe');
     await expect(page.getByLabel('model')).toHaveValue('random:mamba-tiny');
     await page.getByLabel('upload checkpoint').setInputFiles(randomCheckpoint('mamba', { pretrainHead: true }));

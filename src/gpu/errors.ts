@@ -8,6 +8,7 @@ export type LabErrorCode =
   | 'too-large'
   | 'shape'
   | 'non-finite'
+  | 'storage-full'
   | 'bad-input';
 
 export class LabError extends Error {

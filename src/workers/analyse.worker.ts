@@ -6,14 +6,13 @@
 import * as Comlink from 'comlink';
 import { analysePurity, storeCache, type PurityOptions } from '../analysis/purity.ts';
 import type { ModelScores, PurityReport } from '../analysis/report.ts';
-import { checkpointConfig, type ModelSource } from '../analysis/sources.ts';
+import type { ModelSource } from '../analysis/sources.ts';
 import { LabError } from '../gpu/errors.ts';
-import { loadCheckpoint } from '../models/checkpoint.ts';
 import { ENCODER_KINDS, SIZES, type EncoderKind, type Size } from '../models/config.ts';
 import { MANIFEST_FILE, parseManifest, type Split } from '../speech/manifest.ts';
-import { bytesOf, textOf, type CorpusStore } from '../speech/store.ts';
+import { textOf, type CorpusStore } from '../speech/store.ts';
 import { workerGpu } from './gpu.ts';
-import { checkpointBytes, CORPORA, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
+import { checkpointBytes, CORPORA, keepUpload, readUpload, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
 import { cancelJob, job, type Progress } from './job.ts';
 import { refLabel, type ModelRef } from './refs.ts';
 import { OpfsStore, opfsFolders } from './opfs.ts';
@@ -100,14 +99,9 @@ const api = {
 
   /** Check a .safetensors and keep it in uploads/ (the Train page lists it too); refused with the reason when it is not usable. */
   async upload(file: File): Promise<ModelChoice> {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    const config = checkpointConfig(file.name, bytes);
-    const { heads } = loadCheckpoint(bytes);
-    const name = safeName(file.name.replace(/\.safetensors$/i, '')) + '.safetensors';
-    const store = new OpfsStore(UPLOADS);
-    await store.write(name, bytes);
-    const model = `${config.kind}-${config.size}`;
-    await store.write(`${name}.json`, bytesOf(JSON.stringify({ model, pretrainHead: !!heads.pretrainHead, ctcHead: !!heads.ctcHead })));
+    const { bytes, checkpoint: ck } = await readUpload(file);
+    const model = `${ck.config.kind}-${ck.config.size}`;
+    const name = await keepUpload(file.name, bytes, { model, pretrainHead: !!ck.heads.pretrainHead, ctcHead: !!ck.heads.ctcHead });
     return { ref: { upload: name }, label: `upload:${name}`, model, group: 'upload' };
   },
 

@@ -11,7 +11,7 @@
 import * as Comlink from 'comlink';
 import { RingReader } from '../audio/ring.ts';
 import { Recognizer, type RecognizerUpdate } from '../asr/recognizer.ts';
-import { audioForModel, canStream, loadRecognizer, PRETRAINED_MESSAGE, type Method } from '../asr/transcribe.ts';
+import { audioForModel, canStream, loadRecognizer, type Method } from '../asr/transcribe.ts';
 import { transcribeSamples } from '../asr/transcribe.ts';
 import type { TimedWord } from '../asr/greedy.ts';
 import { LabError, TooLargeError } from '../gpu/errors.ts';
@@ -22,11 +22,11 @@ import { presetByName } from '../models/presets.ts';
 import { SAMPLE_RATE } from '../speech/audio.ts';
 import { MANIFEST_FILE, parseManifest } from '../speech/manifest.ts';
 import { Resampler } from '../speech/resample.ts';
-import { bytesOf, textOf } from '../speech/store.ts';
+import { textOf } from '../speech/store.ts';
 import { workerGpu } from './gpu.ts';
-import { checkpointBytes, RUNS, safeName, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
-import { cancelJob, job, type Progress } from './job.ts';
-import { refLabel, type CheckpointRef, type RandomRef } from './refs.ts';
+import { checkpointBytes, keepUpload, readUpload, RUNS, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
+import { busy, cancelJob, job, type Progress } from './job.ts';
+import { cannotStream, noCtcHead, refLabel, type CheckpointRef, type RandomRef } from './refs.ts';
 import { OpfsStore, opfsFolders } from './opfs.ts';
 
 /** A model as the page names it. */
@@ -127,6 +127,9 @@ function sidecar(text: string | undefined): { model?: string; ctcHead?: boolean 
 
 // The model in use, kept between jobs (loading a checkpoint and compiling its pipelines is the slow part).
 let loaded: { label: string; model: HubertModel; info: LoadedInfo } | undefined;
+// A load in flight (a preload when the page chose the model, or a job's), which a job for the same model awaits.
+let loading: { label: string; promise: Promise<{ model: HubertModel; info: LoadedInfo }> } | undefined;
+let loads = 0;
 
 function releaseLoaded(): void {
   loaded?.model.release();
@@ -148,9 +151,20 @@ function randomModel(gpu: Awaited<ReturnType<typeof workerGpu>>, name: string, s
   return HubertModel.create(gpu, config, seed, { heads: { ctcHead: true } });
 }
 
+/** The model for ref: the one kept, the load already in flight for it (a preload), or a fresh load. */
 async function useModel(ref: AsrModelRef): Promise<{ model: HubertModel; info: LoadedInfo }> {
   const label = refLabel(ref);
   if (loaded && loaded.label === label && !loaded.model.gpu.isLost) return loaded;
+  if (loading?.label === label) return loading.promise;
+  const promise = loadModel(ref, label).finally(() => {
+    if (loading?.promise === promise) loading = undefined;
+  });
+  loading = { label, promise };
+  return promise;
+}
+
+async function loadModel(ref: AsrModelRef, label: string): Promise<{ model: HubertModel; info: LoadedInfo }> {
+  const mine = ++loads;
   // Read and check the file on the CPU before anything reaches the GPU: a checkpoint without a CTC head, or a
   // damaged one, is refused with the reason.
   let checkpoint;
@@ -161,13 +175,18 @@ async function useModel(ref: AsrModelRef): Promise<{ model: HubertModel; info: L
     } catch (e) {
       throw new LabError('bad-input', `${label} is not a checkpoint this lab can use: ${(e as Error).message.replace(/^(safetensors|checkpoint): /, '')}`);
     }
-    if (!checkpoint.heads.ctcHead) throw new LabError('bad-input', `${label}: ${PRETRAINED_MESSAGE}`);
+    if (!checkpoint.heads.ctcHead) throw new LabError('bad-input', noCtcHead(label));
   }
   releaseLoaded();
   const gpu = await workerGpu();
   const model = 'random' in ref ? randomModel(gpu, ref.random, ref.seed) : loadRecognizer(gpu, checkpoint!).model;
   const info = infoOf(label, model);
   if (info.streams) await warmUp(model);
+  if (mine !== loads) {
+    // Another model was asked for while this one compiled: that one is kept, this one goes.
+    model.release();
+    throw new LabError('bad-input', `${label}: another model was chosen while it loaded`);
+  }
   loaded = { label, model, info };
   return loaded;
 }
@@ -184,7 +203,7 @@ async function warmUp(model: HubertModel): Promise<void> {
 }
 
 function liveRefusal(info: LoadedInfo): string {
-  return `${info.label} is a ${info.kind} model, which cannot stream: files work with any model, live transcription needs mamba or causal-transformer.`;
+  return cannotStream(info.label, info.kind);
 }
 
 // Live transcription: set by stopLive(); the loop drains what is left, finishes and returns normally.
@@ -264,23 +283,23 @@ const api = {
 
   /** Check a .safetensors and keep it in uploads/ (the Train and Analyse pages list it too). */
   async upload(file: File): Promise<AsrModelChoice> {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    let ck;
-    try {
-      ck = loadCheckpoint(bytes);
-    } catch (e) {
-      throw new LabError('bad-input', `${file.name} is not a checkpoint of this lab: ${(e as Error).message.replace(/^(safetensors|checkpoint): /, '')}`);
-    }
-    const name = safeName(file.name.replace(/\.safetensors$/i, '')) + '.safetensors';
+    const { bytes, checkpoint: ck } = await readUpload(file);
     const model = `${ck.config.kind}-${ck.config.size}`;
-    const store = new OpfsStore(UPLOADS);
-    await store.write(name, bytes);
-    await store.write(`${name}.json`, bytesOf(JSON.stringify({ model, pretrainHead: !!ck.heads.pretrainHead, ctcHead: !!ck.heads.ctcHead })));
+    const name = await keepUpload(file.name, bytes, { model, pretrainHead: !!ck.heads.pretrainHead, ctcHead: !!ck.heads.ctcHead });
     return { ref: { upload: name }, label: `upload:${name}`, group: 'upload', model, ctcHead: !!ck.heads.ctcHead };
   },
 
   /** Load a model (kept for the next job); refused with the reason when it cannot transcribe. */
   load: (ref: AsrModelRef) => job(async () => (await useModel(ref)).info),
+
+  /**
+   * Load and compile a model ahead, when the page chooses it and nothing runs, so that Start finds it ready; a
+   * problem is kept for load() to report. Not a job: it cancels nothing.
+   */
+  async prepare(ref: AsrModelRef): Promise<void> {
+    if (busy()) return;
+    await useModel(ref).catch(() => undefined);
+  },
 
   /**
    * Live transcription from the microphone's ring until stopLive(): each chunk's update goes to onUpdate. Returns
@@ -355,9 +374,15 @@ const api = {
   /** Transcribe a WAV/FLAC/SPHERE file with any model (streaming for causal ones, whole or windows otherwise). */
   transcribe: (ref: AsrModelRef, file: File, chunkMs: number, onProgress: Progress) =>
     job(async (hooks): Promise<FileResult> => {
+      // The file first: a damaged one is refused, naming it, before a model is loaded.
+      let audio;
+      try {
+        audio = audioForModel(new Uint8Array(await file.arrayBuffer()));
+      } catch (e) {
+        throw new LabError('bad-input', `${file.name}: ${(e as Error)?.message ?? e}`);
+      }
+      const { samples, input } = audio;
       const { model, info } = await useModel(ref);
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      const { samples, input } = audioForModel(bytes);
       const t = await transcribeSamples(model, samples, {
         chunkSamples: Math.round((chunkMs * SAMPLE_RATE) / 1000),
         signal: hooks.signal,

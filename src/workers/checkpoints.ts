@@ -2,7 +2,8 @@
 // `uploads/`), and what the lab's own server ships (`models/`, listed in `models/index.json`; `eval/`). One
 // naming for the train, analyse and asr workers.
 import { LabError } from '../gpu/errors.ts';
-import { textOf } from '../speech/store.ts';
+import { loadCheckpoint, type Checkpoint } from '../models/checkpoint.ts';
+import { bytesOf, textOf } from '../speech/store.ts';
 import { HttpStore } from './http-store.ts';
 import { OpfsStore } from './opfs.ts';
 import { refLabel, type CheckpointRef } from './refs.ts';
@@ -32,6 +33,26 @@ export async function checkpointBytes(ref: CheckpointRef): Promise<Uint8Array> {
         : await shippedModels().read(ref.shipped);
   if (!bytes) throw new LabError('bad-input', `checkpoint ${refLabel(ref)} is gone`);
   return bytes;
+}
+
+/** An uploaded file checked as a checkpoint of this lab (on the CPU, in full); refused in one line naming the file. */
+export async function readUpload(file: File): Promise<{ bytes: Uint8Array; checkpoint: Checkpoint }> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  try {
+    return { bytes, checkpoint: loadCheckpoint(bytes) };
+  } catch (e) {
+    const why = String((e as Error)?.message ?? e).replace(/^(safetensors|checkpoint): /, '');
+    throw new LabError('bad-input', why.includes('not a checkpoint of this lab') ? `${file.name}: ${why}` : `${file.name} is not a checkpoint of this lab: ${why}`);
+  }
+}
+
+/** Keep a checked upload in uploads/ with its sidecar `<name>.json` (what the lists show); returns the name kept. */
+export async function keepUpload(fileName: string, bytes: Uint8Array, sidecar: object): Promise<string> {
+  const name = safeName(fileName.replace(/\.safetensors$/i, '')) + '.safetensors';
+  const store = new OpfsStore(UPLOADS);
+  await store.write(name, bytes);
+  await store.write(`${name}.json`, bytesOf(JSON.stringify(sidecar)));
+  return name;
 }
 
 /** A shipped model as `models/index.json` lists it. */

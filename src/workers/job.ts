@@ -38,6 +38,11 @@ export async function job<T>(work: (hooks: JobHooks) => Promise<T>, onProgress?:
   }
 }
 
+/** Whether a job is in progress. */
+export function busy(): boolean {
+  return running !== undefined;
+}
+
 /** Cancel the job in progress, if any: it returns a 'cancelled' failure at its next check of the signal. */
 export function cancelJob(): void {
   running?.abort();

@@ -13,6 +13,7 @@
 import type { RunStore } from '../train/checkpoints.ts';
 import type { CorpusStore } from '../speech/store.ts';
 import { LabError } from '../gpu/errors.ts';
+import { isQuotaExceeded, storageFull } from './storage-full.ts';
 
 // Parts of the File System standard that TypeScript's DOM library does not declare yet.
 declare global {
@@ -157,7 +158,7 @@ export class OpfsStore implements CorpusStore, RunStore {
       }
     } catch (e) {
       await dir.removeEntry(temp).catch(() => undefined);
-      throw e;
+      throw isQuotaExceeded(e) ? await storageFull(this.key(path), bytes.length) : e;
     }
   }
 
@@ -165,7 +166,12 @@ export class OpfsStore implements CorpusStore, RunStore {
     return queued(this.key(path), async () => {
       const { dir, name } = (await this.locate(path, true))!;
       const handle = await dir.getFileHandle(name, { create: true });
-      await writeAll(handle, new TextEncoder().encode(text), (await handle.getFile()).size);
+      const bytes = new TextEncoder().encode(text);
+      try {
+        await writeAll(handle, bytes, (await handle.getFile()).size);
+      } catch (e) {
+        throw isQuotaExceeded(e) ? await storageFull(this.key(path), bytes.length) : e;
+      }
     });
   }
 

@@ -17,3 +17,13 @@ export function refLabel(ref: ModelRef): string {
   if ('upload' in ref) return `upload:${ref.upload}`;
   return `shipped:${ref.shipped}`;
 }
+
+/** What the pages say of a model without the CTC head (a pre-trained one) when asked to transcribe. */
+export function noCtcHead(label: string): string {
+  return `${label} has no CTC head (a pre-trained model): fine-tune it on the Train page first; only fine-tuned checkpoints transcribe.`;
+}
+
+/** What the pages say of a model that cannot stream (a bidirectional kind) when asked for live transcription. */
+export function cannotStream(label: string, kind: string): string {
+  return `${label} (${kind}) cannot stream: files work with any model, live transcription needs mamba or causal-transformer.`;
+}

@@ -17,9 +17,10 @@ import { BEST, LOG, checkpointName, listCheckpoints, type RunStore } from '../tr
 import { train, type TrainEvent, type TrainSummary } from '../train/run.ts';
 import type { Stage, TrainSettings } from '../train/settings.ts';
 import { workerGpu } from './gpu.ts';
-import { CORPORA, RUNS, safeName, shippedEvalSet, UPLOADS } from './checkpoints.ts';
+import { CORPORA, keepUpload, readUpload, RUNS, safeName, shippedEvalSet, UPLOADS } from './checkpoints.ts';
 import { cancelJob, job, type Progress } from './job.ts';
-import { OpfsStore, opfsFolders, removeOpfsFolder } from './opfs.ts';
+import { OpfsStore, opfsFolder, opfsFolders, removeOpfsFolder } from './opfs.ts';
+import { withRunLock } from './run-lock.ts';
 
 export interface PresetInfo {
   kind: EncoderKind;
@@ -224,6 +225,7 @@ const api = {
       const chosen = format === 'auto' ? guessFormat(files.map((f) => f.path)) : format;
       const source: SourceFile[] = files.map(({ path, file }) => ({ path, read: async () => new Uint8Array(await file.arrayBuffer()) }));
       const store = new OpfsStore(`${CORPORA}/${folder}`);
+      const existed = !!(await opfsFolder(`${CORPORA}/${folder}`, false));
       try {
         const summary = await importCorpus(source, chosen, store, hooks);
         if (summary.imported === 0) {
@@ -232,7 +234,8 @@ const api = {
         }
         return { ...summary, corpus: `opfs:${folder}` };
       } catch (e) {
-        await removeOpfsFolder(`${CORPORA}/${folder}`);
+        // A failed import into a new folder leaves nothing behind; one into a kept corpus leaves that corpus as it was.
+        if (!existed) await removeOpfsFolder(`${CORPORA}/${folder}`);
         throw e;
       }
     }, onProgress),
@@ -269,7 +272,7 @@ const api = {
   /** Every event the run logged (steps, dev scores, checkpoints, notes), to redraw its curves. */
   runLog: (run: string) => readLog(runStore(run)),
 
-  removeRun: (run: string) => removeOpfsFolder(`${RUNS}/${safeName(run)}`),
+  removeRun: (run: string) => withRunLock(run, 'pause or cancel it there before removing it', () => removeOpfsFolder(`${RUNS}/${safeName(run)}`)),
 
   /** A checkpoint as a File (OPFS-backed: no copy), for download. */
   async checkpointFile(run: string, name: string): Promise<File> {
@@ -280,17 +283,10 @@ const api = {
 
   /** Check an uploaded .safetensors and keep it (uploads/) to start from; a damaged file is refused with the reason. */
   async upload(file: File): Promise<UploadInfo> {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    let info: CheckpointInfo;
-    try {
-      const { model, pretrainHead, ctcHead, training } = inspect(bytes);
-      info = { model, pretrainHead, ctcHead, training };
-    } catch (e) {
-      throw new LabError('bad-input', `${file.name} is not a checkpoint of this lab: ${(e as Error).message.replace(/^(safetensors|checkpoint): /, '')}`);
-    }
-    const name = safeName(file.name.replace(/\.safetensors$/i, '')) + '.safetensors';
-    await uploads().write(name, bytes);
-    await uploads().write(`${name}.json`, bytesOf(JSON.stringify(info)));
+    const { bytes } = await readUpload(file);
+    const { model, pretrainHead, ctcHead, training } = inspect(bytes);
+    const info: CheckpointInfo = { model, pretrainHead, ctcHead, training };
+    const name = await keepUpload(file.name, bytes, info);
     return { ...info, name, bytes: bytes.length };
   },
 
@@ -320,28 +316,32 @@ const api = {
       }
       if (!from && (!req.kind || !req.size)) throw new LabError('bad-input', 'Choose a model kind and size.');
       const name = await newRunName(s.stage, s.iteration, model);
-      const meta: RunMeta = { name, created: new Date().toISOString(), stage: s.stage, iteration: s.iteration, model, corpus: req.corpus, corpusLabel: corpusStore(req.corpus).label, from: req.from, settings: s };
-      await runStore(name).write(META, bytesOf(JSON.stringify(meta, null, 2)));
-      const config = req.kind && req.size && !from ? preset(req.kind, req.size) : undefined;
-      try {
-        return await runTraining(name, meta, { settings: s, config, from }, onEvent, hooks);
-      } catch (e) {
-        // A run that failed or was cancelled before its first checkpoint leaves nothing to resume.
-        if ((await listCheckpoints(runStore(name))).length === 0) await removeOpfsFolder(`${RUNS}/${name}`);
-        throw e;
-      }
+      return withRunLock(name, 'open the lab in that tab to follow it', async () => {
+        const meta: RunMeta = { name, created: new Date().toISOString(), stage: s.stage, iteration: s.iteration, model, corpus: req.corpus, corpusLabel: corpusStore(req.corpus).label, from: req.from, settings: s };
+        const config = req.kind && req.size && !from ? preset(req.kind, req.size) : undefined;
+        try {
+          await runStore(name).write(META, bytesOf(JSON.stringify(meta, null, 2)));
+          return await runTraining(name, meta, { settings: s, config, from }, onEvent, hooks);
+        } catch (e) {
+          // A run that failed or was cancelled before its first checkpoint leaves nothing to resume.
+          if ((await listCheckpoints(runStore(name))).length === 0) await removeOpfsFolder(`${RUNS}/${name}`);
+          throw e;
+        }
+      });
     }, onProgress),
 
   /** Continue a run from its newest checkpoint (optionally to a new number of updates). */
   resume: (run: string, steps: number | undefined, onEvent: RunEvents, onProgress: Progress) =>
-    job(async (hooks) => {
-      const store = runStore(run);
-      const metaText = textOf(await store.read(META));
-      if (!metaText) throw new LabError('bad-input', `run ${run} has no ${META}: it cannot be resumed here`);
-      const meta = JSON.parse(metaText) as RunMeta;
-      const from = meta.from ? await checkpointBytes(meta.from).catch(() => undefined) : undefined;
-      return runTraining(run, meta, { settings: meta.settings, resume: true, steps, from }, onEvent, hooks);
-    }, onProgress),
+    job((hooks) =>
+      withRunLock(run, 'pause it there to go on with it here', async () => {
+        const store = runStore(run);
+        const metaText = textOf(await store.read(META));
+        if (!metaText) throw new LabError('bad-input', `run ${run} has no ${META}: it cannot be resumed here`);
+        const meta = JSON.parse(metaText) as RunMeta;
+        const from = meta.from ? await checkpointBytes(meta.from).catch(() => undefined) : undefined;
+        return runTraining(run, meta, { settings: meta.settings, resume: true, steps, from }, onEvent, hooks);
+      }),
+    onProgress),
 
   /** A new run folder holding an uploaded checkpoint that carries training state, ready to resume on `corpus`. */
   async adoptUpload(upload: string, corpus: string): Promise<string> {

@@ -59,7 +59,7 @@ interface TrainState {
   active?: string;
   stopping?: 'pause' | 'cancel';
   progress?: { done: number; total: number; label: string };
-  /** The last failure; `run` when a run can be resumed from it (a lost device, say). */
+  /** The last failure; `run` when a run can be resumed from it (a lost device or a full disk, say; not a refusal). */
   error?: Failure & { run?: string };
   notice?: string;
   load(): Promise<void>;
@@ -113,7 +113,7 @@ export const useTrain = create<TrainState>()(
             });
           } else if (r.error.code === 'cancelled') {
             set({ notice: stopping === 'pause' ? 'Paused before the first update: there was nothing to save.' : 'Cancelled: no further checkpoint was saved.' });
-          } else set({ error: { ...r.error, run: get().active } });
+          } else set({ error: { ...r.error, run: r.error.code === 'bad-input' ? undefined : get().active } });
         } catch (e) {
           set({ error: { ...failure(e, 'The training worker failed'), run: get().active } });
         } finally {
@@ -215,7 +215,11 @@ export const useTrain = create<TrainState>()(
               notice:
                 `${u.name}: ${u.model}` +
                 (t ? `, ${t.stage}${t.stage === 'pretrain' ? ` iteration ${t.iteration}` : ''} at update ${t.step} of ${t.steps} (training state: resumable)` : '') +
-                (choice ? '. Chosen as the checkpoint to fine-tune from.' : '.'),
+                (choice
+                  ? '. Chosen as the checkpoint to fine-tune from.'
+                  : t
+                    ? '.'
+                    : ', fine-tuned (a CTC head, no pre-training head): it transcribes on the Transcribe page; fine-tuning and iteration 2 start from a pre-trained checkpoint.'),
             });
             if (choice) set({ form: { ...get().form, choice, settings: settingsFor(choice), from: { upload: u.name } } });
           } catch (e) {
@@ -245,13 +249,23 @@ export const useTrain = create<TrainState>()(
         },
 
         async removeRun(run) {
-          await trainApi().removeRun(run);
-          if (get().selected === run) set({ selected: undefined, events: [] });
+          set({ error: undefined, notice: undefined });
+          try {
+            await trainApi().removeRun(run);
+            if (get().selected === run) set({ selected: undefined, events: [] });
+          } catch (e) {
+            set({ error: { code: 'bad-input', message: String((e as Error)?.message ?? e) } });
+          }
           await get().refresh();
         },
 
         async removeCorpus(id) {
-          await trainApi().removeCorpus(id);
+          set({ error: undefined, notice: undefined });
+          try {
+            await trainApi().removeCorpus(id);
+          } catch (e) {
+            set({ error: { code: 'bad-input', message: String((e as Error)?.message ?? e) } });
+          }
           await get().refresh();
         },
 

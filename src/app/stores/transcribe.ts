@@ -5,7 +5,7 @@ import { audioInputs, MicError, openMicrophone, type AudioInput, type Microphone
 import type { ChunkStats, Segment, TimedWord } from '../../asr/recognizer.ts';
 import type { AsrApi, AsrModelChoice, FileResult, LiveUpdate, LoadedInfo, StreamPoint } from '../../workers/asr.worker.ts';
 import type { Failure } from '../../workers/job.ts';
-import { refLabel } from '../../workers/refs.ts';
+import { cannotStream, noCtcHead, refLabel } from '../../workers/refs.ts';
 
 // The asr worker, created on first use (as src/app/workers.ts does for the others).
 let worker: Comlink.Remote<AsrApi> | undefined;
@@ -72,6 +72,8 @@ interface TranscribeState {
   refreshInputs(): Promise<void>;
   setSettings(p: Partial<Pick<TranscribeState, 'deviceId' | 'chunkMs' | 'beam' | 'endpointMs'>>): void;
   choose(label: string): Promise<void>;
+  /** Load and compile the chosen model ahead (in the asr worker), when nothing runs. */
+  prepare(): void;
   upload(file: File): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -131,6 +133,7 @@ export const useTranscribe = create<TranscribeState>()(
           const list = await asrApi().models();
           const model = get().model;
           set({ models: list.choices, shippedCount: list.shipped, model: model && list.choices.some((c) => c.label === model) ? model : DEFAULT_MODEL });
+          get().prepare();
         } catch (e) {
           set({ error: failure(e, 'The recognition worker did not start') });
         } finally {
@@ -156,8 +159,15 @@ export const useTranscribe = create<TranscribeState>()(
         const c = get().models.find((m) => m.label === label);
         if (!c) return;
         if (c.ctcHead === false) {
-          set({ error: { code: 'bad-input', message: `${label} has no CTC head (a pre-trained model): fine-tune it on the Train page first; only fine-tuned checkpoints transcribe.` } });
-        }
+          set({ error: { code: 'bad-input', message: noCtcHead(label) } });
+        } else get().prepare();
+      },
+
+      prepare() {
+        // Load and compile the chosen model while the user reads the page, so that Start is quick.
+        const s = get();
+        const c = s.models.find((m) => m.label === s.model);
+        if (c && c.ctcHead !== false && !s.noWebGPU && s.status === 'idle') void asrApi().prepare(c.ref);
       },
 
       async upload(file) {
@@ -191,7 +201,7 @@ export const useTranscribe = create<TranscribeState>()(
         const info = loadedModel.value;
         set({ info });
         if (!info.streams) {
-          set({ status: 'idle', error: { code: 'bad-input', message: `${info.label} is a ${info.kind} model, which cannot stream: files work with any model, live transcription needs mamba or causal-transformer.` } });
+          set({ status: 'idle', error: { code: 'bad-input', message: cannotStream(info.label, info.kind) } });
           return;
         }
         try {
@@ -254,7 +264,8 @@ export const useTranscribe = create<TranscribeState>()(
           set({ error: problemOf({ code: 'no-webgpu', message: '' }) });
           return;
         }
-        set({ file: { name: file.name }, fileResult: undefined, error: undefined, notice: undefined });
+        // The last file's transcript stays until this one's replaces it: a file that fails loses nothing.
+        set({ file: { name: file.name }, error: undefined, notice: undefined });
         try {
           const r = await asrApi().transcribe(
             choice.ref,

@@ -247,7 +247,7 @@ export function AnalysePage() {
   return (
     <div className="page">
       {s.error && (
-        <p className="error" role="alert">
+        <p className="error" role="alert" data-testid="error">
           {s.error.message}
         </p>
       )}

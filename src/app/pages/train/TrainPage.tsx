@@ -75,7 +75,7 @@ export function TrainPage() {
     <div className="page">
       {s.busy && s.busy !== 'train' && <ProgressBar label={s.busy === 'import' ? 'Importing' : 'Checking the checkpoint'} progress={s.progress} />}
       {s.error && (
-        <p className="error" role="alert">
+        <p className="error" role="alert" data-testid="error">
           {s.error.message}{' '}
           {s.error.run && s.runs.some((r) => r.name === s.error?.run && r.checkpoints.length > 0) && (
             <button disabled={!!s.busy} onClick={() => void s.resume(s.error!.run!)}>
