@@ -95,6 +95,16 @@ async function fillDisk(worker: Worker, pattern: RegExp): Promise<void> {
   }, pattern.source);
 }
 
+/** CTC from scratch on the shipped eval set: mamba-tiny, 3 s batches, a checkpoint every update, `updates` updates. */
+async function startCtcRun(page: Page, updates: number) {
+  await page.getByLabel('stage', { exact: true }).selectOption('ctc');
+  await page.getByLabel('model kind').selectOption('mamba');
+  await page.getByLabel('model size').selectOption('tiny');
+  const settings = { updates: String(updates), 'batch seconds': '3', 'warm-up updates': '1', 'evaluate every': '100', 'save every': '1', 'dev utterances (0: all)': '1' };
+  for (const [label, value] of Object.entries(settings)) await page.getByLabel(label, { exact: true }).fill(value);
+  await page.getByRole('button', { name: 'Start training' }).click();
+}
+
 /** The page's error says exactly this, on one line and without a stack (its buttons left out). */
 async function expectError(page: Page, says: RegExp) {
   const message = () =>
@@ -220,12 +230,7 @@ test.describe('storage full', () => {
     await page.goto('/#/train');
     await expect(page.getByLabel('corpus', { exact: true })).toContainText('evaluation set');
     await fillDisk(await workerOf(page, 'train'), /^\.step-0000002\.safetensors\./);
-    await page.getByLabel('stage', { exact: true }).selectOption('ctc');
-    await page.getByLabel('model kind').selectOption('mamba');
-    await page.getByLabel('model size').selectOption('tiny');
-    const settings = { updates: '3', 'batch seconds': '3', 'warm-up updates': '1', 'evaluate every': '100', 'save every': '1', 'dev utterances (0: all)': '1' };
-    for (const [label, value] of Object.entries(settings)) await page.getByLabel(label, { exact: true }).fill(value);
-    await page.getByRole('button', { name: 'Start training' }).click();
+    await startCtcRun(page, 3);
     await expectError(page, /^Storage is full: saving runs\/ctc-mamba-tiny-[\d-]+\/step-0000002\.safetensors \([\d.]+ MiB\) was refused \(the lab holds .+ of the .+ this browser allows it\)\. Free at least [\d.]+ MiB by removing runs, corpora or uploaded checkpoints you no longer need on the Train page, then try again; what was saved before is intact\.$/);
     await expect(page.getByTestId('error').getByRole('button', { name: 'Resume from the last checkpoint' })).toBeVisible();
     const run = page.getByTestId('runs').locator('tbody tr').first();
@@ -269,12 +274,7 @@ test.describe('two tabs', () => {
   test('a second tab cannot resume or remove a run that trains in the first, and can once it stops', async ({ page, context }) => {
     test.setTimeout(420_000);
     await page.goto('/#/train');
-    await page.getByLabel('stage', { exact: true }).selectOption('ctc');
-    await page.getByLabel('model kind').selectOption('mamba');
-    await page.getByLabel('model size').selectOption('tiny');
-    const settings = { updates: '40', 'batch seconds': '3', 'warm-up updates': '1', 'evaluate every': '100', 'save every': '1', 'dev utterances (0: all)': '1' };
-    for (const [label, value] of Object.entries(settings)) await page.getByLabel(label, { exact: true }).fill(value);
-    await page.getByRole('button', { name: 'Start training' }).click();
+    await startCtcRun(page, 40);
     const first = page.getByTestId('runs').locator('tbody tr').first();
     await expect(first).toContainText('step-0000001.safetensors', { timeout: 170_000 });
     const name = (await first.getAttribute('data-run'))!;

@@ -17,7 +17,8 @@ import { BEST, LOG, checkpointName, listCheckpoints, type RunStore } from '../tr
 import { train, type TrainEvent, type TrainSummary } from '../train/run.ts';
 import type { Stage, TrainSettings } from '../train/settings.ts';
 import { workerGpu } from './gpu.ts';
-import { CORPORA, keepUpload, readUpload, RUNS, safeName, shippedEvalSet, UPLOADS } from './checkpoints.ts';
+import { checkpointBytes, CORPORA, keepUpload, readUpload, RUNS, safeName, shippedEvalSet, UPLOADS } from './checkpoints.ts';
+import type { CheckpointRef as AnyCheckpointRef } from './refs.ts';
 import { cancelJob, job, type Progress } from './job.ts';
 import { OpfsStore, opfsFolder, opfsFolders, removeOpfsFolder } from './opfs.ts';
 import { withRunLock } from './run-lock.ts';
@@ -38,8 +39,8 @@ export interface CorpusInfo {
   readOnly: boolean;
 }
 
-/** A checkpoint to start from: one of a run's, or an uploaded file. */
-export type CheckpointRef = { run: string; name: string } | { upload: string };
+/** A checkpoint to start from: one of a run's, or an uploaded file (both in OPFS). */
+export type CheckpointRef = Exclude<AnyCheckpointRef, { shipped: string }>;
 
 /** What a checkpoint file holds, read from its header and checked against the model's schema. */
 export interface CheckpointInfo {
@@ -133,12 +134,6 @@ function inspect(bytes: Uint8Array): CheckpointInfo & { settings?: TrainSettings
     info.training = { stage: state.settings.stage, iteration: state.settings.iteration, step: state.step, steps: state.settings.steps };
   }
   return info;
-}
-
-async function checkpointBytes(ref: CheckpointRef): Promise<Uint8Array> {
-  const bytes = 'upload' in ref ? await uploads().read(safeName(ref.upload)) : await runStore(ref.run).read(ref.name);
-  if (!bytes) throw new LabError('bad-input', `checkpoint ${'upload' in ref ? ref.upload : `${ref.run}/${ref.name}`} is gone`);
-  return bytes;
 }
 
 /** Events in a run's log, in order; a line cut short by a kill is left out. */
