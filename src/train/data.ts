@@ -7,6 +7,7 @@ import { LabError } from '../gpu/errors.ts';
 import { decodeTo16k } from '../speech/audio.ts';
 import { makeBatches, type Batch } from '../speech/batching.ts';
 import { MANIFEST_FILE, parseManifest, type ManifestEntry, type Split } from '../speech/manifest.ts';
+import { gaussian } from '../speech/rng.ts';
 import { textOf, type CorpusStore } from '../speech/store.ts';
 import { encodeText } from '../speech/vocab.ts';
 
@@ -24,6 +25,23 @@ export interface AudioBatch {
   /** Samples of each utterance. */
   lengths: number[];
   samples: number;
+}
+
+/**
+ * Dither added to training audio: Gaussian noise of this standard deviation (about -80 dBFS, three times 16-bit
+ * quantisation's step). Synthesis engines write digital silence, and exact zeros are where the layer-norm extractor's
+ * gradient breaks down: its first conv gives an all-zero frame, each layer norm after it sees a row of equal values
+ * and multiplies the gradient by 1/sqrt(eps) ~ 316, and the first update's global norm reached 1e12 (the clip then
+ * scaled every other gradient to nothing). Real recordings are never exactly zero; this makes ours so too.
+ */
+export const DITHER = 1e-4;
+
+/** Adds the dither to each utterance's own samples (the padding stays zero), drawn from `rand`. */
+export function dither(batch: AudioBatch, rand: () => number, std = DITHER): void {
+  batch.lengths.forEach((n, i) => {
+    const row = batch.audio.subarray(i * batch.samples, i * batch.samples + n);
+    for (let j = 0; j < n; j++) row[j] += std * gaussian(rand);
+  });
 }
 
 export class TrainingCorpus {

@@ -19,7 +19,7 @@ import type { ManifestEntry } from '../speech/manifest.ts';
 import { hash32, rng } from '../speech/rng.ts';
 import type { CorpusStore } from '../speech/store.ts';
 import { BEST, LOG, latestCheckpoint, listCheckpoints, saveCheckpointFile, type RunStore } from './checkpoints.ts';
-import { BatchPlan, TrainingCorpus, type AudioBatch, type Cursor } from './data.ts';
+import { BatchPlan, dither, TrainingCorpus, type AudioBatch, type Cursor } from './data.ts';
 import { devCtc, devMaskedPrediction, type DevScore } from './evaluate.ts';
 import { ctcObjective, maskedPrediction, type MicroResult } from './objectives.ts';
 import { AdamW, NonFiniteError } from './optimizer.ts';
@@ -247,8 +247,9 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
           ? await devMaskedPrediction(model, corpus, dev, targets!, settings.mask!, capacity, hooks.signal)
           : await devCtc(model, corpus, dev, capacity, hooks.signal);
       emit({ kind: 'eval', step: state.step, ...devScore });
-      // Lower is better: the masked-prediction loss, or the WER with the CER breaking ties.
-      const score = settings.stage === 'pretrain' ? devScore.loss! : devScore.wer! + 1e-3 * devScore.cer!;
+      // Lower is better: the masked-prediction loss, or WER + CER (the CER still ranks a model that gets few
+      // words right, where the WER sits near or above 100% and says little).
+      const score = settings.stage === 'pretrain' ? devScore.loss! : devScore.wer! + devScore.cer!;
       if (devScore.utterances > 0 && Number.isFinite(score) && (!state.best || score < state.best.score)) {
         state.best = { step: state.step, score };
         await runStore.write(BEST, await checkpointBytes());
@@ -278,6 +279,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
         state.cursor = cursor;
         const batch = await corpus.batch(entries);
         if (!batch) continue;
+        dither(batch, rng(hash32(settings.seed, 'dither', step, micro)));
         const rand = rng(hash32(settings.seed, 'mask', step, micro));
         const r: MicroResult = await adviseOnSize(settings, batch, () =>
           settings.stage === 'pretrain'
