@@ -64,8 +64,19 @@ describe('lab lm', () => {
     const c = lab('lm', 'build', '--corpus', EVAL, '--out', join(dir, 'eval-lm.json'), '--order', '2');
     expect(c.status, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/order 2, \d+ words/);
-    let e = lab('lm', 'build', '--out', join(dir, 'x.json'));
-    expect([e.status, errorLine(e)]).toEqual([2, expect.stringMatching(/one of --text FILE or --corpus DIR/)]);
+    // --split keeps to one split's transcripts: public/eval is all test split.
+    const t = lab('lm', 'build', '--corpus', EVAL, '--split', 'test', '--out', join(dir, 'test-lm.json'), '--json');
+    expect(t.status, t.stderr).toBe(0);
+    expect(JSON.parse(t.stdout).sentences).toBe(100);
+    let e = lab('lm', 'build', '--corpus', EVAL, '--split', 'train', '--out', join(dir, 'train-lm.json'));
+    expect([e.status, errorLine(e)]).toEqual([1, `lab: --corpus ${EVAL}: no utterance in the train split`]);
+    // The named texts split as corpus build splits them: kjv by line number, a tenth each for test and dev.
+    const k = lab('lm', 'build', '--text', 'kjv', '--split', 'train', '--out', join(dir, 'kjv-lm.json'), '--json');
+    expect(k.status, k.stderr).toBe(0);
+    const lines = (await readFile('data/kjv-sentences.txt', 'utf8')).split('\n').filter((l) => l.trim());
+    expect(JSON.parse(k.stdout)).toMatchObject({ source: 'kjv (train split)', sentences: lines.filter((_, i) => i % 10 > 1).length });
+    e = lab('lm', 'build', '--out', join(dir, 'x.json'));
+    expect([e.status, errorLine(e)]).toEqual([2, expect.stringMatching(/one of --text kjv,austen,everyday,FILE or --corpus DIR/)]);
     e = lab('lm', 'build', '--text', text);
     expect([e.status, errorLine(e)]).toEqual([2, expect.stringMatching(/--out/)]);
     e = lab('lm', 'build', '--text', text, '--out', join(dir, 'x.json'), '--order', '0');

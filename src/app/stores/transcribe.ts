@@ -132,7 +132,10 @@ export const useTranscribe = create<TranscribeState>()(
         try {
           const list = await asrApi().models();
           const model = get().model;
-          set({ models: list.choices, shippedCount: list.shipped, model: model && list.choices.some((c) => c.label === model) ? model : DEFAULT_MODEL });
+          // The remembered choice while it is still offered, else the first shipped model (index.json lists the
+          // streaming one first), else random values.
+          const fallback = list.choices.find((c) => c.group === 'shipped')?.label ?? DEFAULT_MODEL;
+          set({ models: list.choices, shippedCount: list.shipped, model: model && list.choices.some((c) => c.label === model) ? model : fallback });
           get().prepare();
         } catch (e) {
           set({ error: failure(e, 'The recognition worker did not start') });

@@ -4,15 +4,18 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { NgramLm, sentencesOf } from '../../asr/ngram.ts';
 import { LabError } from '../../gpu/errors.ts';
-import { MANIFEST_FILE, parseManifest } from '../../speech/manifest.ts';
+import { MANIFEST_FILE, parseManifest, type Split } from '../../speech/manifest.ts';
 import { normaliseTranscript } from '../../speech/vocab.ts';
-import { UsageError, type Args, type FlagSpecs } from '../args.ts';
+import { TEXTS } from '../../speech/text/sources.ts';
+import { listFlag, readTextFile, UsageError, type Args, type FlagSpecs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { join } from 'node:path';
+import { loadTexts } from './corpus.ts';
 
 const FLAGS: FlagSpecs = {
-  text: { type: 'file', sub: ['build'] },
+  text: { type: 'list', sub: ['build'] },
   corpus: { type: 'dir', sub: ['build'] },
+  split: { type: 'string', choices: ['train', 'dev', 'test'], sub: ['build'] },
   out: { type: 'string', sub: ['build'] },
   order: { type: 'int', min: 1, max: 8, sub: ['build'] },
   'char-order': { type: 'int', min: 1, max: 8, sub: ['build'] },
@@ -36,10 +39,21 @@ export async function readLm(path: string): Promise<NgramLm> {
 }
 
 async function sentencesFrom(args: Args): Promise<{ source: string; sentences: string[] }> {
-  const file = args.flags.text;
+  const texts = args.flags.text === undefined ? undefined : listFlag(args, 'text', []);
   const dir = args.flags.corpus;
-  if ((file === undefined) === (dir === undefined)) throw new UsageError('lm build needs one of --text FILE or --corpus DIR');
-  if (typeof file === 'string') return { source: file, sentences: sentencesOf(await readFile(file, 'utf8')) };
+  if ((texts === undefined) === (dir === undefined)) throw new UsageError('lm build needs one of --text kjv,austen,everyday,FILE or --corpus DIR');
+  // --split train keeps an LM to the text a model trained on: the dev and test sentences stay unseen. The named
+  // texts and files split as `corpus build` splits them (files by line number), corpora by their manifest.
+  const split = args.flags.split as Split | undefined;
+  const source = (what: string) => what + (split ? ` (${split} split)` : '');
+  if (texts) {
+    const sentences: string[] = [];
+    for (const t of texts) {
+      if (!split && !(TEXTS as readonly string[]).includes(t)) sentences.push(...sentencesOf(await readTextFile(t, `--text ${t}`)));
+      else for (const src of await loadTexts([t])) sentences.push(...src.sentences.filter((_, i) => !split || src.split(i) === split));
+    }
+    return { source: source(texts.join(', ')), sentences };
+  }
   const corpus = dir as string;
   let manifest: string;
   try {
@@ -47,15 +61,18 @@ async function sentencesFrom(args: Args): Promise<{ source: string; sentences: s
   } catch {
     throw new LabError('bad-input', `--corpus ${corpus}: no ${MANIFEST_FILE} here (a lab corpus folder, e.g. public/eval)`);
   }
-  return { source: join(corpus, MANIFEST_FILE), sentences: parseManifest(manifest).entries.map((e) => e.text) };
+  const entries = parseManifest(manifest).entries.filter((e) => !split || e.split === split);
+  if (entries.length === 0) throw new LabError('bad-input', `--corpus ${corpus}: no utterance in the ${split} split`);
+  return { source: source(join(corpus, MANIFEST_FILE)), sentences: entries.map((e) => e.text) };
 }
 
 export const lm: Command = {
   summary: 'Build a word n-gram language model (Witten-Bell, character fallback) from text or a corpus\'s transcripts.',
   usage:
-    'npm run -s lab -- lm build (--text FILE | --corpus DIR) --out lm.json [--order 3] [--char-order 4] [--min-count 1] [--json]\n' +
+    'npm run -s lab -- lm build (--text kjv,austen,everyday,FILE | --corpus DIR) [--split train] --out lm.json [--order 3] [--char-order 4] [--min-count 1] [--json]\n' +
     '       npm run -s lab -- lm score --lm lm.json "SENTENCE"... [--json]\n' +
-    '  FILE: plain text, one sentence per line or split at . ! ?; DIR: a corpus folder with manifest.jsonl (its transcripts)',
+    '  FILE: plain text, one sentence per line or split at . ! ?; DIR: a corpus folder with manifest.jsonl (its transcripts);\n' +
+    '  --split: only that split\'s sentences (texts and files split as corpus build splits them, corpora by their manifest)',
   flags: FLAGS,
   async run(args) {
     const sub = args.positionals[0];
