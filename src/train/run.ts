@@ -31,7 +31,10 @@ export interface TrainRequest {
   settings: TrainSettings;
   /** A new pre-training or CTC run: the model's configuration. Iteration 2 defaults to the iteration-1 model's. */
   config?: ModelConfig;
-  /** finetune: the pre-trained checkpoint; pretrain iteration 2: the iteration-1 checkpoint giving the targets. */
+  /**
+   * finetune: the pre-trained checkpoint; ctc: optionally, a checkpoint whose weights it goes on from (every part
+   * trains, with a new optimizer and schedule); pretrain iteration 2: the iteration-1 checkpoint giving the targets.
+   */
   from?: Uint8Array;
   /** Continue from the run folder's newest checkpoint with the settings stored there. */
   resume?: boolean;
@@ -109,7 +112,7 @@ function headsOf(settings: TrainSettings, fromHeads?: ParameterOptions): Paramet
 /** The model a new run starts from. */
 function startModel(gpu: Gpu, req: TrainRequest): HubertModel {
   const s = req.settings;
-  if (s.stage === 'finetune') {
+  if (s.stage === 'finetune' || (s.stage === 'ctc' && req.from)) {
     if (!req.from) throw new LabError('bad-input', 'fine-tuning needs a pre-trained checkpoint (--from)');
     const ck = loadCheckpoint(req.from);
     const heads = headsOf(s, ck.heads);

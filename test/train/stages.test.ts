@@ -49,4 +49,25 @@ describe('training stages', () => {
     expect(maxAbsDiff(after3.params.get('encoder.layers.0.mixer.in_proj.weight')!.data, pre.params.get('encoder.layers.0.mixer.in_proj.weight')!.data)).toBeGreaterThan(0);
     expect(maxAbsDiff(after3.params.get('ctc_proj.weight')!.data, after1.params.get('ctc_proj.weight')!.data)).toBeGreaterThan(0);
   });
+
+  it('CTC from a checkpoint (--from): starts from its weights, keeps its configuration, and every part trains', async () => {
+    const gpu = await testGpu();
+    const corpus = await evalCorpus(6);
+    const first = new MemoryRunStore();
+    const ctc = { ...defaultSettings('ctc'), ...quick };
+    const s1 = await train(gpu, corpus, first, { settings: { ...ctc, steps: 2 }, config: smallConfig('causal-transformer') });
+    const before = loadCheckpoint((await first.read(s1.lastCheckpoint!))!);
+    const next = new MemoryRunStore();
+    const s2 = await train(gpu, corpus, next, { settings: { ...ctc, steps: 1 }, from: (await first.read(s1.lastCheckpoint!))! });
+    const after = loadCheckpoint((await next.read(s2.lastCheckpoint!))!);
+    expect(after.config).toEqual(before.config);
+    expect(after.heads).toEqual({ ctcHead: true });
+    expect(JSON.parse(after.metadata.train!).step).toBe(1); // a new run: its own update count and schedule
+    for (const [name, t] of before.params) {
+      const d = maxAbsDiff(after.params.get(name)!.data, t.data);
+      // One AdamW step moves each weight by about the learning rate at most: near the checkpoint, and moved.
+      if (/weight$/.test(name) && !/norm/.test(name)) expect(d, name).toBeGreaterThan(0);
+      expect(d, name).toBeLessThan(10 * ctc.lr);
+    }
+  });
 });

@@ -45,7 +45,7 @@ const FLAGS: FlagSpecs = {
   corpus: { type: 'dir' },
   out: { type: 'out-dir' },
   preset: { type: 'string' },
-  from: { type: 'file', sub: ['finetune'] },
+  from: { type: 'file', sub: ['finetune', 'ctc'] },
   'targets-from': { type: 'file', sub: ['pretrain'] },
   resume: { type: 'bool' },
   iteration: { type: 'int', min: 1, max: 2, sub: ['pretrain'] },
@@ -147,7 +147,7 @@ export const trainCommand: Command = {
     '[--steps N --batch-seconds S --accumulate N --lr X --warmup N --schedule linear|cosine|tri-stage --clusters K --mask-prob P --mask-span N ' +
     '--eval-every N --save-every N --keep N --seed N] [--resume] [--json]\n' +
     '       npm run -s lab -- train finetune --from CKPT --corpus DIR --out DIR [--freeze-encoder-steps N ...]\n' +
-    '       npm run -s lab -- train ctc --preset mamba-tiny --corpus DIR --out DIR [...]',
+    '       npm run -s lab -- train ctc (--preset mamba-tiny | --from CKPT) --corpus DIR --out DIR [...]',
   flags: FLAGS,
   maxPositionals: 1,
   async run(args) {
@@ -159,13 +159,17 @@ export const trainCommand: Command = {
     const settings = settingsFrom(stage, args);
     checkSettings(settings);
     const config = args.flags.preset !== undefined ? presetFlag(args, 'preset') : undefined;
-    if (!resume && !config && (stage === 'ctc' || (stage === 'pretrain' && settings.iteration === 1))) throw new UsageError(`train ${stage} needs --preset (e.g. mamba-tiny)`);
+    const fromGiven = args.flags.from !== undefined;
+    if (!resume && !config && ((stage === 'ctc' && !fromGiven) || (stage === 'pretrain' && settings.iteration === 1))) {
+      throw new UsageError(`train ${stage} needs --preset (e.g. mamba-tiny)${stage === 'ctc' ? ' or --from CKPT' : ''}`);
+    }
+    if (stage === 'ctc' && fromGiven && config) throw new UsageError('train ctc takes --preset (a new model) or --from CKPT (its weights), not both');
     try {
       await checkFile(join(corpusDir, MANIFEST_FILE), '');
     } catch {
       throw new LabError('bad-input', `--corpus ${corpusDir}: no readable ${MANIFEST_FILE} here: not a corpus folder (make one with lab corpus build or lab corpus import)`);
     }
-    const fromFlag = stage === 'finetune' ? 'from' : 'targets-from';
+    const fromFlag = stage === 'pretrain' ? 'targets-from' : 'from';
     const from = args.flags[fromFlag] !== undefined ? await readCheckpointFile(stringFlag(args, fromFlag), fromFlag) : undefined;
     if (!resume && stage === 'finetune' && !from) throw new UsageError('train finetune needs --from CKPT (a pre-trained checkpoint)');
 
