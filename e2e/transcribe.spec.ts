@@ -1,7 +1,8 @@
 // The Transcribe page end to end: a fake microphone (a WAV from public/eval, led by silence, looped by Chromium)
-// through the AudioWorklet, the SharedArrayBuffer ring and the asr worker; a dropped file with an SRT download; the
-// long-stream chart; and the microphone denied. The model is a mamba-tiny with random initial values and a CTC head,
-// written here by the lab's own checkpoint code: its words are garbage, so the test asserts the mechanics.
+// through the AudioWorklet, the SharedArrayBuffer ring and the asr worker to the shipped CTC model; a dropped file whose
+// transcript is held to the model's reading of it, with an SRT download; an uploaded checkpoint;
+// the long-stream chart; and the microphone denied. Other tests write checkpoints with random initial values by the
+// lab's own checkpoint code: their words are garbage, so those tests assert the mechanics.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,11 +15,22 @@ import type { EncoderKind } from '../src/models/config.ts';
 import { parameterSpecs, type ParameterOptions } from '../src/models/parameters.ts';
 import { preset } from '../src/models/presets.ts';
 import { decodeWav, encodeWav16 } from '../src/speech/wav.ts';
+import { errorRates } from '../src/asr/wer.ts';
 import { expect, NetworkLog, test } from './fixtures.ts';
 
 // Outside test-results/, which Playwright empties when a run starts.
 const DIR = join(tmpdir(), 'lab-e2e-transcribe');
 const EVAL_WAV = resolve('public/eval/wav/eval-000000.wav');
+/** What eval-000000.wav says (public/eval/manifest.jsonl), and the shipped model the page chooses first. */
+const EVAL_TEXT = 'FOR THY LOVING KINDNESS IS BEFORE MINE EYES';
+const SHIPPED = `shipped:${(JSON.parse(readFileSync('public/models/index.json', 'utf8')) as { file: string; heads: string[] }[]).find((m) => m.heads.includes('ctc'))!.file}`;
+/**
+ * The shipped model's greedy transcript of eval-000000.wav, as `lab transcribe` prints it (Dawn on lavapipe). It is an
+ * early model (public/models/mamba-tiny-ctc.md: CER 80% on public/eval) that spells most vowels as O, so a bound
+ * against EVAL_TEXT would say nothing; what the page must not lose is the model's own reading of the file (another
+ * driver's rounding may move a frame's argmax, hence a bound rather than equality).
+ */
+const SHIPPED_TEXT = 'O O O O O EO O';
 
 /** An eval utterance led by 1.5 s of silence (capture starts when getUserMedia opens and may miss the start). */
 function microphoneWav(source = EVAL_WAV, name = 'microphone.wav'): string {
@@ -71,17 +83,15 @@ test.use({
 });
 
 test.describe('with a fake microphone', () => {
-  test('live transcription from the microphone, a dropped file with SRT, and the long-stream chart', async ({ page }) => {
+  test('live transcription by the shipped model, a dropped file with its transcript and SRT, an upload, and the long-stream chart', async ({ page }) => {
     test.setTimeout(420_000);
     const errors = pageErrors(page);
     await page.goto('/#/transcribe');
     expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
-    await expect(page.getByTestId('no-shipped')).toContainText('No checkpoints that transcribe ship with the lab yet');
-
-    // Upload the checkpoint: it is kept and chosen.
-    await page.getByLabel('upload checkpoint').setInputFiles(randomCheckpoint());
-    await expect(page.getByTestId('notice')).toContainText('kept as upload:mamba-tiny-random-ctc.safetensors');
-    await expect(page.getByLabel('model')).toHaveValue('upload:mamba-tiny-random-ctc.safetensors');
+    // The shipped CTC model is chosen first, with its scores.
+    await expect(page.getByLabel('model')).toHaveValue(SHIPPED);
+    await expect(page.getByTestId('model-scores')).toContainText(/WER \d+\.\d%, CER \d+\.\d% on voices it never heard/);
+    await expect(page.getByTestId('no-shipped')).toHaveCount(0);
 
     // Live: 160 ms chunks; the per-chunk numbers appear and keep changing while it runs.
     await page.getByLabel('chunk', { exact: true }).selectOption('160');
@@ -110,8 +120,9 @@ test.describe('with a fake microphone', () => {
     const stopped = await stat(page, 'chunks');
     await page.waitForTimeout(1000);
     expect(await stat(page, 'chunks')).toBe(stopped);
-    // Garbage words from random weights, but some text came out: final segments or the transcript download.
-    await expect(page.getByTestId('transcript')).not.toContainText('Press Start');
+    // Final segments came out. Their text is not held to a bound: this early model leaves runs of blanks inside words
+    // that end segments mid-utterance, so a segment is not the utterance (the file below is held to its reading).
+    await expect(page.getByTestId('final').first()).toHaveText(/[A-Z']/);
 
     // A dropped WAV file: progress, a transcript, and an SRT download.
     const bytes = readFileSync(EVAL_WAV).toString('base64');
@@ -136,6 +147,12 @@ test.describe('with a fake microphone', () => {
       .replace(/\s+/g, ' ')
       .trim();
     expect(cueText).toBe(text);
+    expect(errorRates([{ ref: SHIPPED_TEXT, hyp: text }]).cer, `file transcript "${text}" of "${EVAL_TEXT}"`).toBeLessThanOrEqual(0.15);
+
+    // An uploaded checkpoint is kept and chosen.
+    await page.getByLabel('upload checkpoint').setInputFiles(randomCheckpoint());
+    await expect(page.getByTestId('notice')).toContainText('kept as upload:mamba-tiny-random-ctc.safetensors');
+    await expect(page.getByLabel('model')).toHaveValue('upload:mamba-tiny-random-ctc.safetensors');
 
     // The long stream: both models' lines are drawn in both charts.
     await page.getByLabel('stream seconds').fill('8');
@@ -184,7 +201,7 @@ test.describe('refusals', () => {
       const { page, network } = await ownBrowserPage(browser, baseURL!);
       const errors = pageErrors(page);
       await page.goto('/#/transcribe');
-      await expect(page.getByLabel('model')).toHaveValue('random:mamba-tiny');
+      await expect(page.getByLabel('model')).toHaveValue(SHIPPED);
       await page.getByRole('button', { name: 'Start', exact: true }).click();
       await expect(page.getByTestId('error')).toContainText('Microphone access was denied', { timeout: 120_000 });
       await expect(page.getByRole('button', { name: 'Start', exact: true })).toBeEnabled();
@@ -206,7 +223,7 @@ test.describe('refusals', () => {
         Object.defineProperty(navigator.mediaDevices, 'enumerateDevices', { value: () => Promise.resolve([]) });
       });
       await page.goto('/#/transcribe');
-      await expect(page.getByLabel('model')).toHaveValue('random:mamba-tiny');
+      await expect(page.getByLabel('model')).toHaveValue(SHIPPED);
       await page.getByRole('button', { name: 'Start', exact: true }).click();
       await expect(page.getByTestId('error')).toContainText('No microphone found', { timeout: 120_000 });
       network.check();
@@ -234,7 +251,7 @@ test.describe('refusals', () => {
   test('a checkpoint without a CTC head and a model that cannot stream are refused for live use, with what works instead', async ({ page }) => {
     const errors = pageErrors(page);
     await page.goto('/#/transcribe');
-    await expect(page.getByLabel('model')).toHaveValue('random:mamba-tiny');
+    await expect(page.getByLabel('model')).toHaveValue(SHIPPED);
     await page.getByLabel('upload checkpoint').setInputFiles(randomCheckpoint('mamba', { pretrainHead: true }));
     await expect(page.getByTestId('error')).toContainText('has no CTC head');
     await page.getByLabel('upload checkpoint').setInputFiles(randomCheckpoint('transformer', { ctcHead: true }));

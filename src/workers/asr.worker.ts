@@ -24,7 +24,7 @@ import { MANIFEST_FILE, parseManifest } from '../speech/manifest.ts';
 import { Resampler } from '../speech/resample.ts';
 import { textOf } from '../speech/store.ts';
 import { workerGpu } from './gpu.ts';
-import { checkpointBytes, keepUpload, readUpload, RUNS, shippedEvalSet, shippedIndex, UPLOADS } from './checkpoints.ts';
+import { checkpointBytes, keepUpload, readUpload, RUNS, shippedEvalSet, shippedIndex, UPLOADS, type SetScore } from './checkpoints.ts';
 import { busy, cancelJob, job, type Progress } from './job.ts';
 import { cannotStream, noCtcHead, refLabel, type CheckpointRef, type RandomRef } from './refs.ts';
 import { OpfsStore, opfsFolders } from './opfs.ts';
@@ -40,6 +40,8 @@ export interface AsrModelChoice {
   model?: string;
   /** Known from the file's header or sidecar: false for a pre-trained checkpoint. */
   ctcHead?: boolean;
+  /** A shipped model's greedy scores on the shipped sets (models/index.json). */
+  scores?: Record<string, SetScore>;
 }
 
 export interface ModelList {
@@ -112,7 +114,7 @@ const RANDOM_PRESETS = ['mamba-tiny', 'causal-transformer-tiny', 'mamba-small', 
 async function shipped(): Promise<AsrModelChoice[]> {
   return (await shippedIndex())
     .filter((m) => !m.heads || m.heads.includes('ctc'))
-    .map((m) => ({ ref: { shipped: m.file }, label: `shipped:${m.file}`, group: 'shipped' as const, model: m.model }));
+    .map((m) => ({ ref: { shipped: m.file }, label: `shipped:${m.file}`, group: 'shipped' as const, model: m.model, scores: m.scores }));
 }
 
 function sidecar(text: string | undefined): { model?: string; ctcHead?: boolean } {

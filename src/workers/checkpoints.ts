@@ -62,19 +62,33 @@ export interface ShippedModel {
   heads?: string[];
   /** Its kind and size (e.g. "mamba-tiny"), when the index says. */
   model?: string;
+  /** Greedy scores on the shipped sets (e.g. "eval", "heldout"), as its card states them. */
+  scores?: Record<string, SetScore>;
 }
 
-/** `models/index.json`: ["a.safetensors", ...] or [{ "file", "heads", "model" }, ...]; none when absent or unreadable. */
+export interface SetScore {
+  utterances: number;
+  wer: number;
+  cer: number;
+}
+
+function scoresOf(x: unknown): Record<string, SetScore> | undefined {
+  if (!x || typeof x !== 'object') return undefined;
+  const ok = Object.entries(x as Record<string, Partial<SetScore>>).filter(([, v]) => typeof v?.wer === 'number' && typeof v.cer === 'number');
+  return ok.length ? Object.fromEntries(ok.map(([k, v]) => [k, { utterances: Number(v.utterances ?? 0), wer: v.wer!, cer: v.cer! }])) : undefined;
+}
+
+/** `models/index.json`: ["a.safetensors", ...] or [{ "file", "heads", "model", "scores" }, ...]; none when absent or unreadable. */
 export async function shippedIndex(): Promise<ShippedModel[]> {
   const text = textOf(await shippedModels().read('index.json').catch(() => undefined));
   if (!text) return [];
   try {
-    const list = JSON.parse(text) as (string | { file?: string; name?: string; model?: string; heads?: unknown })[];
+    const list = JSON.parse(text) as (string | { file?: string; name?: string; model?: string; heads?: unknown; scores?: unknown })[];
     return list
       .map((x): ShippedModel => {
         if (typeof x === 'string') return { file: x };
         const heads = Array.isArray(x.heads) ? x.heads.map(String) : undefined;
-        return { file: x.file ?? x.name ?? '', model: x.model, heads };
+        return { file: x.file ?? x.name ?? '', model: x.model, heads, scores: scoresOf(x.scores) };
       })
       .filter((x) => x.file.endsWith('.safetensors'));
   } catch {

@@ -15,6 +15,9 @@ const GROUPS: { group: AsrModelChoice['group']; title: string }[] = [
   { group: 'random', title: 'Random initial values (no words: for the mechanics and costs)' },
 ];
 
+/** The shipped sets a model's scores name. */
+const SET_NAMES: Record<string, string> = { eval: 'voices it never heard (public/eval)', heldout: 'an engine it never heard (public/heldout)' };
+
 const ms = (v: number | undefined) => (v === undefined ? '–' : `${v.toFixed(0)} ms`);
 const bytes = (n: number | undefined) => (n === undefined ? '–' : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
 
@@ -95,6 +98,15 @@ function ModelPanel() {
         </p>
       )}
       {choice?.group === 'random' && <p className="hint">Random initial values spell nothing: they show the pipeline's timing and state, not words.</p>}
+      {choice?.scores && (
+        <p className="hint" data-testid="model-scores">
+          How well it does (greedy, no LM; its card in public/models/ says how it was trained):{' '}
+          {Object.entries(choice.scores)
+            .map(([set, r]) => `WER ${(100 * r.wer).toFixed(1)}%, CER ${(100 * r.cer).toFixed(1)}% on ${SET_NAMES[set] ?? set}`)
+            .join('; ')}
+          .
+        </p>
+      )}
       {s.info && (
         <p className="hint" data-testid="model-info">
           {s.info.model}, {(s.info.parameters / 1e6).toFixed(2)} M parameters; {s.info.streams ? 'streams (live and files).' : 'files only (not causal).'}
