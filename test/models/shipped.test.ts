@@ -8,18 +8,14 @@ import { readFile } from 'node:fs/promises';
 import { evaluateSet } from '../../src/asr/evaluate.ts';
 import { loadRecognizer } from '../../src/asr/transcribe.ts';
 import { loadCheckpoint } from '../../src/models/checkpoint.ts';
+import type { SetScore } from '../../src/workers/checkpoints.ts';
 import { testGpu } from '../gpu.ts';
 
 const DIR = join(import.meta.dirname, '../../public/models');
 const PUBLIC = join(DIR, '..');
 
-/** A set's greedy-decoding scores as `lab eval --set public/<set>` printed them. */
-interface Scores {
-  utterances: number;
-  wer: number;
-  cer: number;
-}
-const index = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8')) as { file: string; card: string; heads: string[]; scores?: Record<string, Scores> }[];
+// A set's scores are greedy decoding's as `lab eval --set public/<set>` printed them (the page shows them too).
+const index = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8')) as { file: string; card: string; heads: string[]; scores?: Record<string, SetScore> }[];
 
 describe('shipped models', () => {
   it('the index lists at least one model, each with its file, card and heads', () => {
