@@ -15,7 +15,8 @@
 //   conv_dweight_vec4   4 output x 4 input channels of one tap per invocation, over one chunk of frames.
 //   conv_dweight_scalar one weight element per invocation, over one chunk of frames.
 //   conv_bias_grad      per chunk of frames, column sums of dy.
-// The chunk partials are added up by reduce.wgsl's sum_rows; the streaming window by layout.wgsl's frames_concat.
+// The forward kernels take an optional tail (TAIL): their input is then [tail, x] along frames, a stream's window.
+// The chunk partials are added up by reduce.wgsl's sum_rows; a stream's next tail by layout.wgsl's frames_concat.
 
 struct ConvParams {
   b: u32,
@@ -30,9 +31,14 @@ struct ConvParams {
   cout_g: u32, // c_out / groups
   frames_per_chunk: u32, // weight gradients: (b, t_out) frames summed by one chunk
   n: u32, // flat kernels: element count
+  l_tail: u32, // forward: the first l_tail of the l input frames come from the tail (binding 5), the rest from x
 }
 
 override HAS_BIAS: bool = false;
+// Forward kernels: the input is the concatenation [tail, x] along frames (a stream's carried tail, not written out).
+override TAIL: bool = false;
+// Forward kernels: y = GELU(conv + bias) (inference, where the pre-activation is not kept).
+override GELU: bool = false;
 override ACCUMULATE: bool = false;
 
 @group(0) @binding(0) var<uniform> pc: ConvParams;
@@ -53,6 +59,9 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(3) var<storage, read_write> Y4: array<vec4<f32>>;
 // Binding 4: bias (forward).
 @group(0) @binding(4) var<storage, read> BIAS: array<f32>;
+// Binding 5: the tail (b, l_tail, c_in) before x (forward).
+@group(0) @binding(5) var<storage, read> T: array<f32>;
+@group(0) @binding(5) var<storage, read> T4: array<vec4<f32>>;
 
 const WG = 256u;
 
@@ -69,6 +78,27 @@ fn conv_src(t: u32, j: u32) -> i32 {
 
 fn in_range(src: i32) -> bool {
   return src >= 0 && src < i32(pc.l);
+}
+
+// Input frame f (< l) of utterance bb: whether it is in the tail, and the index of its first channel there or in x.
+struct Row {
+  tail: bool,
+  at: u32,
+}
+
+fn input_row(bb: u32, f: u32) -> Row {
+  if (TAIL && f < pc.l_tail) { return Row(true, (bb * pc.l_tail + f) * pc.c_in); }
+  return Row(false, (bb * (pc.l - pc.l_tail) + f - pc.l_tail) * pc.c_in);
+}
+
+fn input1(tail: bool, i: u32) -> f32 {
+  if (TAIL && tail) { return T[i]; }
+  return X[i];
+}
+
+fn input4(tail: bool, i: u32) -> vec4<f32> {
+  if (TAIL && tail) { return T4[i]; }
+  return X4[i];
 }
 
 // Bindings: X = weight (c_out, cin_g, k), OUT2 = wf (k, cin_g, c_out).
@@ -95,6 +125,23 @@ fn conv_w_bwd_layout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   OUT2[i] = X[(o * pc.cin_g + ci) * pc.k + j];
 }
 
+// erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7), as in matmul.wgsl and elementwise.wgsl.
+fn erf_approx(v: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.3275911 * abs(v));
+  let e = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-v * v);
+  return select(-e, e, v >= 0.0);
+}
+
+// The forward's epilogue: GELU (erf form) when asked.
+fn act(v: f32) -> f32 {
+  if (GELU) { return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752)); }
+  return v;
+}
+
+fn act4(v: vec4<f32>) -> vec4<f32> {
+  return vec4(act(v.x), act(v.y), act(v.z), act(v.w));
+}
+
 fn bias4(o0: u32) -> vec4<f32> {
   if (HAS_BIAS) { return vec4(BIAS[o0], BIAS[o0 + 1u], BIAS[o0 + 2u], BIAS[o0 + 3u]); }
   return vec4(0.0);
@@ -104,7 +151,7 @@ fn bias4(o0: u32) -> vec4<f32> {
 const TF_VEC4 = 4u;
 const TF_XS = 8u; // conv_fwd_xs: scalar input loads, so more frames share each weight load
 
-// Bindings: X4 = x, W4 = wf, Y4 = y, BIAS. Grid: (c_out / 4 / 8, ceil(l_out / TF_VEC4) / 8, b).
+// Bindings: X4 = x, W4 = wf, Y4 = y, BIAS, T4 = tail. Grid: (c_out / 4 / 8, ceil(l_out / TF_VEC4) / 8, b).
 @compute @workgroup_size(8, 8, 1)
 fn conv_fwd_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o0 = gid.x * 4u;
@@ -117,10 +164,13 @@ fn conv_fwd_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var j = 0u; j < pc.k; j++) {
     var base: array<u32, TF_VEC4>;
     var ok: array<bool, TF_VEC4>;
+    var tl: array<bool, TF_VEC4>;
     for (var f = 0u; f < TF_VEC4; f++) {
       let src = conv_src(min(t0 + f, pc.l_out - 1u), j);
       ok[f] = in_range(src);
-      base[f] = ((bb * pc.l + u32(clamp(src, 0, i32(pc.l) - 1))) * pc.c_in + ci0) / 4u;
+      let row = input_row(bb, u32(clamp(src, 0, i32(pc.l) - 1)));
+      tl[f] = row.tail;
+      base[f] = (row.at + ci0) / 4u;
     }
     var wi = ((j * pc.cin_g) * pc.c_out + o0) / 4u;
     for (var ci = 0u; ci < pc.cin_g; ci += 4u) {
@@ -131,18 +181,18 @@ fn conv_fwd_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
       wi += 4u * wrow;
       let c4 = ci / 4u;
       for (var f = 0u; f < TF_VEC4; f++) {
-        let xv = select(vec4(0.0), X4[base[f] + c4], ok[f]);
+        let xv = select(vec4(0.0), input4(tl[f], base[f] + c4), ok[f]);
         acc[f] += xv.x * w0 + xv.y * w1 + xv.z * w2 + xv.w * w3;
       }
     }
   }
   let b4 = bias4(o0);
   for (var f = 0u; f < TF_VEC4; f++) {
-    if (t0 + f < pc.l_out) { Y4[((bb * pc.l_out + t0 + f) * pc.c_out + o0) / 4u] = acc[f] + b4; }
+    if (t0 + f < pc.l_out) { Y4[((bb * pc.l_out + t0 + f) * pc.c_out + o0) / 4u] = act4(acc[f] + b4); }
   }
 }
 
-// Bindings: X = x, W4 = wf, Y4 = y, BIAS. Grid: (c_out / 4 / 16, ceil(l_out / TF_XS) / 4, b).
+// Bindings: X = x, W4 = wf, Y4 = y, BIAS, T = tail. Grid: (c_out / 4 / 16, ceil(l_out / TF_XS) / 4, b).
 @compute @workgroup_size(16, 4, 1)
 fn conv_fwd_xs(@builtin(global_invocation_id) gid: vec3<u32>) {
   let o0 = gid.x * 4u;
@@ -155,27 +205,30 @@ fn conv_fwd_xs(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var j = 0u; j < pc.k; j++) {
     var base: array<u32, TF_XS>;
     var ok: array<bool, TF_XS>;
+    var tl: array<bool, TF_XS>;
     for (var f = 0u; f < TF_XS; f++) {
       let src = conv_src(min(t0 + f, pc.l_out - 1u), j);
       ok[f] = in_range(src);
-      base[f] = (bb * pc.l + u32(clamp(src, 0, i32(pc.l) - 1))) * pc.c_in + ci0;
+      let row = input_row(bb, u32(clamp(src, 0, i32(pc.l) - 1)));
+      tl[f] = row.tail;
+      base[f] = row.at + ci0;
     }
     var wi = ((j * pc.cin_g) * pc.c_out + o0) / 4u;
     for (var ci = 0u; ci < pc.cin_g; ci++) {
       let w = W4[wi];
       wi += wrow;
       for (var f = 0u; f < TF_XS; f++) {
-        acc[f] += select(0.0, X[base[f] + ci], ok[f]) * w;
+        acc[f] += select(0.0, input1(tl[f], base[f] + ci), ok[f]) * w;
       }
     }
   }
   let b4 = bias4(o0);
   for (var f = 0u; f < TF_XS; f++) {
-    if (t0 + f < pc.l_out) { Y4[((bb * pc.l_out + t0 + f) * pc.c_out + o0) / 4u] = acc[f] + b4; }
+    if (t0 + f < pc.l_out) { Y4[((bb * pc.l_out + t0 + f) * pc.c_out + o0) / 4u] = act4(acc[f] + b4); }
   }
 }
 
-// Bindings: X = x, W = weight (PyTorch layout), Y = y, BIAS. Flat over b * l_out * c_out.
+// Bindings: X = x, W = weight (PyTorch layout), Y = y, BIAS, T = tail. Flat over b * l_out * c_out.
 @compute @workgroup_size(256)
 fn conv_fwd_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flat_index(wid, nwg, lid);
@@ -190,12 +243,12 @@ fn conv_fwd_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   for (var j = 0u; j < pc.k; j++) {
     let src = conv_src(t, j);
     if (!in_range(src)) { continue; }
-    let xb = (bb * pc.l + u32(src)) * pc.c_in + ci0;
+    let row = input_row(bb, u32(src));
     for (var ci = 0u; ci < pc.cin_g; ci++) {
-      acc += X[xb + ci] * W[(o * pc.cin_g + ci) * pc.k + j];
+      acc += input1(row.tail, row.at + ci0 + ci) * W[(o * pc.cin_g + ci) * pc.k + j];
     }
   }
-  Y[i] = acc;
+  Y[i] = act(acc);
 }
 
 // Bindings: DY4 = dy, W4 = wb (k, c_out, cin_g), Y4 = dx. Grid: (c_in / 4 / 16, tiles / 4, b) where

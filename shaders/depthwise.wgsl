@@ -3,7 +3,7 @@
 //
 //   depthwise_forward     y[b, t, c] = act(bias[c] + sum_j w[c, j] * x[b, t + j - pad_left, c]), zero outside x.
 //                         pad_left = k - 1 gives the causal conv (l_out = l); pad_left = 0 on [state, new frames]
-//                         gives the streaming step (l_out = m).
+//                         (TAIL: the state read from binding 5, not copied) gives the streaming step (l_out = m).
 //   depthwise_silu_grad   dz = dy * silu'(z), z recomputed (the backward of the fused SiLU).
 //   depthwise_dx          dx[b, i, c] = sum_j w[c, j] * dz[b, i + pad_left - j, c].
 //   depthwise_dweight     per chunk of (b, t) rows: partial sums of dz * x for every tap, and of dz (bias).
@@ -19,10 +19,13 @@ struct Params {
   l_out: u32,
   rows_per_chunk: u32,
   chunks: u32,
+  l_tail: u32, // forward (TAIL): the first l_tail of the l input frames come from the tail (binding 5), the rest from x
 }
 
 override HAS_BIAS: bool = false;
 override SILU: bool = false;
+// The input is the concatenation [tail, x] along frames (a stream's carried state, not written out).
+override TAIL: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -41,8 +44,11 @@ override SILU: bool = false;
 // Binding 4: bias (forward), or a second output (the bias partials).
 @group(0) @binding(4) var<storage, read> BIAS: array<f32>;
 @group(0) @binding(4) var<storage, read_write> OUT4: array<f32>;
-// Binding 5: dy of depthwise_silu_grad (whose bindings 1-4 are those of depthwise_forward).
-@group(0) @binding(5) var<storage, read> DYS: array<f32>;
+// Binding 5: the tail (b, l_tail, c) before x (forward; depthwise_silu_grad binds an empty one).
+@group(0) @binding(5) var<storage, read> TX: array<f32>;
+@group(0) @binding(5) var<storage, read> TX4: array<vec4<f32>>;
+// Binding 6: dy of depthwise_silu_grad (whose bindings 1-5 are those of depthwise_forward).
+@group(0) @binding(6) var<storage, read> DYS: array<f32>;
 
 const WG = 256u;
 
@@ -57,14 +63,28 @@ fn sigmoid(v: f32) -> f32 {
 // ---------------------------------------------------------------------------------------------------
 // Scalar kernels. Bindings: X = x (b, l, c), W = weight (c, k), Y = output, BIAS = bias (c).
 
-// Pre-activation z[b, t, c] of the depthwise conv; x is read from X.
+// Row f (< l) of utterance bb in the input [tail, x] (TAIL) or x: whether it is in the tail, and its row index there.
+struct Row {
+  tail: bool,
+  at: u32,
+}
+
+fn input_row(bb: u32, f: u32) -> Row {
+  if (TAIL && f < p.l_tail) { return Row(true, bb * p.l_tail + f); }
+  return Row(false, bb * (p.l - p.l_tail) + f - p.l_tail);
+}
+
+// Pre-activation z[b, t, c] of the depthwise conv; x is read from X (and the tail from TX).
 fn pre(bb: u32, t: u32, ch: u32) -> f32 {
   var acc = 0.0;
   if (HAS_BIAS) { acc = BIAS[ch]; }
   for (var j = 0u; j < p.k; j++) {
     let src = i32(t + j) - i32(p.pad_left);
     if (src >= 0 && src < i32(p.l)) {
-      acc += W[ch * p.k + j] * X[(bb * p.l + u32(src)) * p.c + ch];
+      let row = input_row(bb, u32(src));
+      var v: f32;
+      if (TAIL && row.tail) { v = TX[row.at * p.c + ch]; } else { v = X[row.at * p.c + ch]; }
+      acc += W[ch * p.k + j] * v;
     }
   }
   return acc;
@@ -80,7 +100,7 @@ fn depthwise_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   if (SILU) { Y[i] = z * sigmoid(z); } else { Y[i] = z; }
 }
 
-// Bindings: X = x, W = weight, Y = dz (out), BIAS = bias, DYS = dy.
+// Bindings: X = x, W = weight, Y = dz (out), BIAS = bias, TX = empty, DYS = dy.
 
 @compute @workgroup_size(256)
 fn depthwise_silu_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -142,7 +162,7 @@ fn depthwise_dweight(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 
 // The same four kernels with vec4 over channels and 4 frames per invocation (c % 4 == 0, k <= MAX_K):
 // CPU drivers pay per invocation, so each does 16 outputs. Flat over b * ceil(l_out / 4) * (c / 4).
-@group(0) @binding(5) var<storage, read> DYS4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> DYS4: array<vec4<f32>>;
 
 const MAX_K = 8u;
 // Taps of the vec4 depthwise kernels (= p.k): a constant, so that their tap loops unroll.
@@ -182,7 +202,10 @@ fn pre4(tl: Tile4, w: array<vec4<f32>, MAX_K>) -> array<vec4<f32>, 4> {
     for (var j = 0u; j < KT; j++) {
       let src = i32(tl.t0 + f + j) - i32(p.pad_left);
       if (src >= 0 && src < i32(p.l)) {
-        acc += w[j] * X4[(tl.bb * p.l + u32(src)) * c4 + tl.c0 / 4u];
+        let row = input_row(tl.bb, u32(src));
+        var v: vec4<f32>;
+        if (TAIL && row.tail) { v = TX4[row.at * c4 + tl.c0 / 4u]; } else { v = X4[row.at * c4 + tl.c0 / 4u]; }
+        acc += w[j] * v;
       }
     }
     z[f] = acc;
@@ -190,7 +213,7 @@ fn pre4(tl: Tile4, w: array<vec4<f32>, MAX_K>) -> array<vec4<f32>, 4> {
   return z;
 }
 
-// Bindings: X4 = x, W = weight, Y4 = y, BIAS.
+// Bindings: X4 = x, W = weight, Y4 = y, BIAS, TX4 = tail (or empty).
 @compute @workgroup_size(256)
 fn depthwise_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tl = tile4(flat_index(wid, nwg, lid), p.l_out);
@@ -205,7 +228,7 @@ fn depthwise_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   }
 }
 
-// Bindings: X4 = x, W = weight, Y4 = dz (out), BIAS, DYS4 = dy.
+// Bindings: X4 = x, W = weight, Y4 = dz (out), BIAS, TX4 = empty, DYS4 = dy.
 @compute @workgroup_size(256)
 fn depthwise_silu_grad_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tl = tile4(flat_index(wid, nwg, lid), p.l_out);

@@ -7,6 +7,8 @@
 //                      Needs K % 4 == 0, M % 4 == 0 when TRANS_A, N % 4 == 0 unless TRANS_B.
 //   matmul_reg_scalar  the same tiling with scalar loads: any shape.
 //   matmul_tiled       64x64 output tiles staged through workgroup memory (real GPUs): any shape.
+// SPLIT writes C's columns to up to three tensors of their own, each (batch, M, width): [0, split1) to C,
+// [split1, split2) to C2, [split2, N) to C3 (a projection whose output is several named parts).
 
 struct Params {
   M: u32,
@@ -15,12 +17,15 @@ struct Params {
   strideA: u32,
   strideB: u32,
   strideC: u32,
+  split1: u32,
+  split2: u32,
 }
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
+override SPLIT: bool = false;
 // 0 none, 1 relu, 2 gelu (erf form), 3 silu
 override ACT: u32 = 0u;
 // Invocations per workgroup of the register-tiled entry points; each computes 4x4 outputs.
@@ -34,6 +39,8 @@ override WG_Y: u32 = 8u;
 @group(0) @binding(2) var<storage, read> B4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+@group(0) @binding(5) var<storage, read_write> C2: array<f32>;
+@group(0) @binding(6) var<storage, read_write> C3: array<f32>;
 
 // erf by Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7).
 fn erf_approx(x: f32) -> f32 {
@@ -51,25 +58,35 @@ fn activate(v: f32) -> f32 {
   }
 }
 
-fn store(base: u32, row: u32, col: u32, acc: f32) {
+fn store(batch: u32, row: u32, col: u32, acc: f32) {
   if (row >= p.M || col >= p.N) { return; }
-  let i = base + row * p.N + col;
   if (ACCUMULATE) {
+    let i = batch * p.strideC + row * p.N + col;
     C[i] = C[i] + acc;
+    return;
+  }
+  var v = acc;
+  if (HAS_BIAS) { v = v + bias[col]; }
+  v = activate(v);
+  if (SPLIT && col >= p.split2) {
+    let w = p.N - p.split2;
+    C3[(batch * p.M + row) * w + col - p.split2] = v;
+  } else if (SPLIT && col >= p.split1) {
+    let w = p.split2 - p.split1;
+    C2[(batch * p.M + row) * w + col - p.split1] = v;
+  } else if (SPLIT) {
+    C[(batch * p.M + row) * p.split1 + col] = v;
   } else {
-    var v = acc;
-    if (HAS_BIAS) { v = v + bias[col]; }
-    C[i] = activate(v);
+    C[batch * p.strideC + row * p.N + col] = v;
   }
 }
 
 fn store_tile(batch: u32, row0: u32, col0: u32, acc: array<vec4<f32>, 4>) {
-  let base = batch * p.strideC;
   for (var i = 0u; i < 4u; i++) {
-    store(base, row0 + i, col0, acc[i].x);
-    store(base, row0 + i, col0 + 1u, acc[i].y);
-    store(base, row0 + i, col0 + 2u, acc[i].z);
-    store(base, row0 + i, col0 + 3u, acc[i].w);
+    store(batch, row0 + i, col0, acc[i].x);
+    store(batch, row0 + i, col0 + 1u, acc[i].y);
+    store(batch, row0 + i, col0 + 2u, acc[i].z);
+    store(batch, row0 + i, col0 + 3u, acc[i].w);
   }
 }
 

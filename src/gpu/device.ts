@@ -56,7 +56,7 @@ export class Gpu {
   profiler: DispatchProfiler | undefined;
   private lost: DeviceLostError | null = null;
   private emptyBuffer: GPUBuffer | null = null;
-  private emptyOutputBuffer: GPUBuffer | null = null;
+  private emptyOutputBuffers: GPUBuffer[] = [];
   private errors: string[] = [];
 
   constructor(
@@ -87,12 +87,19 @@ export class Gpu {
   }
 
   /**
-   * A second one, for an absent output of a call that also binds `empty` to an absent input (one buffer may
-   * not be bound both writable and read-only in one dispatch).
+   * Another, for an absent output of a call that also binds `empty` to an absent input (one buffer may not be
+   * bound both writable and read-only in one dispatch).
    */
   get emptyOutput(): GPUBuffer {
-    this.emptyOutputBuffer ??= this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'empty output' });
-    return this.emptyOutputBuffer;
+    return this.emptyOutputAt(0);
+  }
+
+  /** The i-th of distinct empty outputs: a call with several absent outputs binds one each (writable bindings may not alias). */
+  emptyOutputAt(i: number): GPUBuffer {
+    while (this.emptyOutputBuffers.length <= i) {
+      this.emptyOutputBuffers.push(this.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: `empty output ${this.emptyOutputBuffers.length}` }));
+    }
+    return this.emptyOutputBuffers[i];
   }
 
   /** Largest buffer a kernel can bind. */

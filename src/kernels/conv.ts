@@ -53,10 +53,21 @@ export interface Conv1dOptions {
   out?: Tensor;
   /** Force a variant (tests); by default the fastest one the shape allows. */
   variant?: ConvVariant;
+  /**
+   * (b, l_tail, c_in): frames that come before x. The conv runs over their concatenation along frames without
+   * writing it out (a stream's carried tail and its new frames); padding applies to the concatenation.
+   */
+  tail?: Tensor;
+  /** The weight already in the forward kernels' layout (conv1dPackWeight; a stream packs it once). */
+  packed?: Tensor;
+  /** y = GELU(conv + bias), fused (inference, where the pre-activation is not kept). */
+  gelu?: boolean;
 }
 
 /** The twin's shape of a call plus what the kernels derive from it. */
 interface ConvGeometry extends Conv1dShape {
+  /** Frames of the tail before x (l counts both). */
+  lTail: number;
   lOut: number;
   cinG: number;
   coutG: number;
@@ -69,8 +80,14 @@ function convGeometry(x: Tensor, weight: Tensor, opts: Omit<Conv1dOptions, 'out'
   if (!Number.isInteger(groups) || groups < 1) throw new ShapeError(`${what}: groups ${groups} must be a positive integer`);
   if (x.shape.length !== 3) throw new ShapeError(`${what}: input ${desc(x)} must be (b, l, c_in)`);
   if (weight.shape.length !== 3) throw new ShapeError(`${what}: weight ${desc(weight)} must be (c_out, c_in / groups, k)`);
-  const [b, l, cIn] = x.shape;
+  const [b, lx, cIn] = x.shape;
   const [cOut, cinG, k] = weight.shape;
+  const tail = opts.tail;
+  if (tail && (tail.shape.length !== 3 || tail.shape[0] !== b || tail.shape[2] !== cIn)) {
+    throw new ShapeError(`${what}: tail ${desc(tail)} must be (b=${b}, frames, c_in=${cIn}) to go before input ${desc(x)}`);
+  }
+  const lTail = tail ? tail.shape[1] : 0;
+  const l = lTail + lx;
   if (cIn % groups !== 0) throw new ShapeError(`${what}: groups ${groups} does not divide the ${cIn} channels of input ${desc(x)}`);
   if (cOut % groups !== 0) throw new ShapeError(`${what}: groups ${groups} does not divide the ${cOut} output channels of weight ${desc(weight)}`);
   if (cinG * groups !== cIn) {
@@ -88,14 +105,14 @@ function convGeometry(x: Tensor, weight: Tensor, opts: Omit<Conv1dOptions, 'out'
   if (lOut < 1) {
     throw new ShapeError(`${what}: input ${desc(x)} is shorter than the kernel: ${l} frames + padding ${left}/${right} < k = ${k} of weight ${desc(weight)}`);
   }
-  return { b, l, cIn, cOut, k, stride, groups, padLeft: left, padRight: right, lOut, cinG, coutG: cOut / groups };
+  return { b, l, cIn, cOut, k, stride, groups, padLeft: left, padRight: right, lTail, lOut, cinG, coutG: cOut / groups };
 }
 
 function convParams(g: ConvGeometry, framesPerChunk = 0, n = 0) {
-  return params().u32(g.b, g.l, g.cIn, g.cOut, g.k, g.stride, g.padLeft, g.lOut, g.cinG, g.coutG, framesPerChunk, n);
+  return params().u32(g.b, g.l, g.cIn, g.cOut, g.k, g.stride, g.padLeft, g.lOut, g.cinG, g.coutG, framesPerChunk, n, g.lTail);
 }
 
-function pickVariant(g: ConvGeometry, forced: ConvVariant | undefined, input: boolean): ConvVariant {
+function pickVariant(g: { cinG: number; coutG: number }, forced: ConvVariant | undefined, input: boolean): ConvVariant {
   const outOk = g.coutG % 4 === 0;
   const inOk = g.cinG % 4 === 0;
   const best: ConvVariant = outOk && inOk ? 'vec4' : outOk && input ? 'xs' : 'scalar';
@@ -105,18 +122,29 @@ function pickVariant(g: ConvGeometry, forced: ConvVariant | undefined, input: bo
   return forced === 'xs' && !input ? 'scalar' : forced;
 }
 
-/** The weight (c_out, cin_g, k) rearranged for the vec4 kernels: 'fwd' (k, cin_g, c_out), 'bwd' (k, c_out, cin_g). */
-function weightLayout(enc: Encoder, weight: Tensor, g: ConvGeometry, which: 'fwd' | 'bwd'): Tensor {
+/** The weight (c_out, cin_g, k) rearranged for the vec4 kernels: 'fwd' (k, cin_g, c_out), 'bwd' (k, c_out, cin_g). Owned by the caller. */
+function weightLayout(enc: Encoder, weight: Tensor, which: 'fwd' | 'bwd'): Tensor {
+  const [cOut, cinG, k] = weight.shape;
   const n = weight.size;
-  const t = enc.gpu.tensor(which === 'fwd' ? [g.k, g.cinG, g.cOut] : [g.k, g.cOut, g.cinG], 'f32', undefined, `${weight.name}.${which}`);
+  const t = enc.gpu.tensor(which === 'fwd' ? [k, cinG, cOut] : [k, cOut, cinG], 'f32', undefined, `${weight.name}.${which}`);
   enc.dispatch({
     pipeline: enc.gpu.pipeline(shader, which === 'fwd' ? 'conv_w_fwd_layout' : 'conv_w_bwd_layout'),
-    params: convParams(g, 0, n),
+    params: params().u32(0, 0, 0, cOut, k, 0, 0, 0, cinG, 0, 0, n, 0),
     buffers: [weight, t],
     workgroups: flat(n),
   });
-  enc.releaseAfter(t);
   return t;
+}
+
+/**
+ * The weight (c_out, c_in/groups, k) in the forward kernels' layout, for conv1d's `packed` option: what a
+ * stream packs once instead of at every step. Undefined when the shape takes the scalar kernel (which reads
+ * PyTorch's layout). Owned by the caller.
+ */
+export function conv1dPackWeight(enc: Encoder, weight: Tensor, opts: Pick<Conv1dOptions, 'groups' | 'variant'> = {}): Tensor | undefined {
+  if (weight.shape.length !== 3) throw new ShapeError(`conv1dPackWeight: weight ${desc(weight)} must be (c_out, c_in / groups, k)`);
+  const coutG = weight.shape[0] / (opts.groups ?? 1);
+  return pickVariant({ cinG: weight.shape[1], coutG }, opts.variant, true) === 'scalar' ? undefined : weightLayout(enc, weight, 'fwd');
 }
 
 /**
@@ -131,22 +159,30 @@ export function conv1d(enc: Encoder, x: Tensor, weight: Tensor, opts: Conv1dOpti
   const variant = pickVariant(g, opts.variant, true);
   const macs = g.b * g.lOut * g.cOut * g.cinG * g.k;
   const bias = opts.bias ?? gpu.empty;
+  const tail = opts.tail ?? gpu.empty;
+  const constants = { HAS_BIAS: !!opts.bias, TAIL: !!opts.tail, GELU: !!opts.gelu };
   if (variant === 'scalar') {
     const n = g.b * g.lOut * g.cOut;
     enc.dispatch({
-      pipeline: gpu.pipeline(shader, 'conv_fwd_scalar', { HAS_BIAS: !!opts.bias }),
+      pipeline: gpu.pipeline(shader, 'conv_fwd_scalar', constants),
       params: convParams(g, 0, n),
-      buffers: [x, weight, out, bias],
+      buffers: [x, weight, out, bias, tail],
       workgroups: flat(n),
       macs,
     });
     return out;
   }
-  const wf = weightLayout(enc, weight, g, 'fwd');
+  let wf = opts.packed;
+  if (wf) {
+    if (wf.shape.join() !== [g.k, g.cinG, g.cOut].join()) throw new ShapeError(`conv1d: packed weight ${desc(wf)} must be [${g.k}, ${g.cinG}, ${g.cOut}] (conv1dPackWeight of ${desc(weight)})`);
+  } else {
+    wf = weightLayout(enc, weight, 'fwd');
+    enc.releaseAfter(wf);
+  }
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, variant === 'vec4' ? 'conv_fwd_vec4' : 'conv_fwd_xs', { HAS_BIAS: !!opts.bias }),
+    pipeline: gpu.pipeline(shader, variant === 'vec4' ? 'conv_fwd_vec4' : 'conv_fwd_xs', constants),
     params: convParams(g),
-    buffers: [x, wf, out, bias],
+    buffers: [x, wf, out, bias, tail],
     workgroups: variant === 'vec4'
       ? [Math.ceil(g.cOut / 4 / 8), Math.ceil(Math.ceil(g.lOut / FWD_FRAMES.vec4) / 8), g.b]
       : [Math.ceil(g.cOut / 4 / 16), Math.ceil(Math.ceil(g.lOut / FWD_FRAMES.xs) / 4), g.b],
@@ -162,7 +198,7 @@ export interface ConvGradTensors {
   dbias?: Tensor;
 }
 
-export interface Conv1dBackwardOptions extends Omit<Conv1dOptions, 'out'> {
+export interface Conv1dBackwardOptions extends Omit<Conv1dOptions, 'out' | 'tail' | 'packed' | 'gelu'> {
   /** Compute dx (default true; the first feature-extractor layer does not need it). */
   needDx?: boolean;
   /** Write (or add, with accumulate) the weight gradient here (c_out, c_in/groups, k). */
@@ -192,7 +228,8 @@ export function conv1dBackward(enc: Encoder, x: Tensor, weight: Tensor, dy: Tens
   if (opts.needDx ?? true) {
     dx = gpu.tensor([g.b, g.l, g.cIn], 'f32', undefined, 'conv1d.dx');
     if (pickVariant(g, opts.variant, false) === 'vec4') {
-      const wb = weightLayout(enc, weight, g, 'bwd');
+      const wb = weightLayout(enc, weight, 'bwd');
+      enc.releaseAfter(wb);
       const tiles = g.stride * Math.ceil(Math.ceil(g.l / g.stride) / 4);
       enc.dispatch({
         pipeline: gpu.pipeline(shader, 'conv_dx_vec4'),
@@ -278,6 +315,8 @@ export function conv1dBackward(enc: Encoder, x: Tensor, weight: Tensor, dy: Tens
 export interface Conv1dStream {
   /** (b, frames, c_in): the padded input frames that later outputs still read. */
   tail: Tensor;
+  /** The weight in the forward layout, packed by the first step that computes (the weight does not change in a stream). */
+  packed?: Tensor;
 }
 
 export type Conv1dStreamOptions = Omit<Conv1dOptions, 'out' | 'padding'> & { padding?: ConvPadding };
@@ -300,8 +339,8 @@ export function conv1dStreamStart(gpu: Gpu, weight: Tensor, b: number, opts: Con
 
 /**
  * Feed x (b, m, c_in); returns the outputs that became final (b, n, c_out), n >= 0, equal to the matching
- * frames of the offline conv1d with the same options, and the next stream. The old tail is released once
- * the encoder's work is done.
+ * frames of the offline conv1d with the same options, and the next stream (which keeps the packed weight: the
+ * caller releases it with the last tail). The old tail is released once the encoder's work is done.
  */
 export function conv1dStreamStep(
   enc: Encoder,
@@ -319,14 +358,14 @@ export function conv1dStreamStep(
   const have = tail.shape[1] + m;
   const n = have >= k ? Math.floor((have - k) / stride) + 1 : 0;
   let y: Tensor;
+  let packed = stream.packed;
   if (n > 0) {
-    const cat = framesConcat(enc, tail, x, 0, have, 'conv1d.window');
-    y = conv1d(enc, cat, weight, { ...opts, padding: 'valid' });
-    enc.releaseAfter(cat);
+    packed ??= conv1dPackWeight(enc, weight, opts);
+    y = conv1d(enc, x, weight, { ...opts, padding: 'valid', tail, packed });
   } else {
     y = enc.gpu.tensor([b, 0, weight.shape[0]], 'f32', undefined, 'conv1d.out');
   }
   const next = framesConcat(enc, tail, x, n * stride, have - n * stride, 'conv1d.tail');
   enc.releaseAfter(tail);
-  return { y, stream: { tail: next } };
+  return { y, stream: { tail: next, packed } };
 }

@@ -65,36 +65,28 @@ function constants(c: number, k: number, flags: Record<string, boolean>): Record
   return vec4(c, k) ? { ...flags, KT: k } : flags;
 }
 
-function depthwiseParams(b: number, l: number, c: number, k: number, padLeft: number, lOut: number, rowsPerChunk = 0, chunks = 0) {
-  return params().u32(b, l, c, k, padLeft, lOut, rowsPerChunk, chunks);
+function depthwiseParams(b: number, l: number, c: number, k: number, padLeft: number, lOut: number, rowsPerChunk = 0, chunks = 0, lTail = 0) {
+  return params().u32(b, l, c, k, padLeft, lOut, rowsPerChunk, chunks, lTail);
 }
 
 /** Causal depthwise conv1d: x (b, l, c), weight (c, k) -> y (b, l, c), left padding k - 1. */
 export function depthwiseConv(enc: Encoder, x: Tensor, weight: Tensor, opts: DepthwiseOptions = {}): Tensor {
   const { c, k } = depthwiseWeight(x, weight, opts.bias);
   const [b, l] = x.shape;
-  return depthwiseRun(enc, x, weight, b, l, c, k, k - 1, l, opts);
+  return depthwiseRun(enc, x, weight, b, c, k, k - 1, l, opts);
 }
 
-function depthwiseRun(
-  enc: Encoder,
-  x: Tensor,
-  weight: Tensor,
-  b: number,
-  l: number,
-  c: number,
-  k: number,
-  padLeft: number,
-  lOut: number,
-  opts: DepthwiseOptions,
-): Tensor {
+/** y (b, l_out, c) over x (b, l, c), or over [tail, x] along frames when a tail (b, l_tail, c) is given. */
+function depthwiseRun(enc: Encoder, x: Tensor, weight: Tensor, b: number, c: number, k: number, padLeft: number, lOut: number, opts: DepthwiseOptions, tail?: Tensor): Tensor {
   const gpu = enc.gpu;
+  const lTail = tail ? tail.shape[1] : 0;
+  const l = lTail + x.shape[1];
   const out = opts.out ?? gpu.tensor([b, lOut, c], 'f32', undefined, 'depthwise.out');
   if (out.size !== b * lOut * c) throw new ShapeError(`depthwiseConv: out ${desc(out)} should hold [${b}, ${lOut}, ${c}]`);
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, entry('depthwise_forward', c, k), constants(c, k, { HAS_BIAS: !!opts.bias, SILU: !!opts.silu })),
-    params: depthwiseParams(b, l, c, k, padLeft, lOut),
-    buffers: [x, weight, out, opts.bias ?? gpu.empty],
+    pipeline: gpu.pipeline(shader, entry('depthwise_forward', c, k), constants(c, k, { HAS_BIAS: !!opts.bias, SILU: !!opts.silu, TAIL: !!tail })),
+    params: depthwiseParams(b, l, c, k, padLeft, lOut, 0, 0, lTail),
+    buffers: [x, weight, out, opts.bias ?? gpu.empty, tail ?? gpu.empty],
     workgroups: framesGrid(b, lOut, c, k),
     macs: b * lOut * c * k,
   });
@@ -140,7 +132,7 @@ export function depthwiseConvBackward(
     enc.dispatch({
       pipeline: gpu.pipeline(shader, entry('depthwise_silu_grad', c, k), constants(c, k, { HAS_BIAS: !!opts.bias })),
       params: depthwiseParams(b, l, c, k, k - 1, l),
-      buffers: [x, weight, dz, opts.bias ?? gpu.empty, dy],
+      buffers: [x, weight, dz, opts.bias ?? gpu.empty, gpu.empty, dy],
       workgroups: framesGrid(b, l, c, k),
       macs: n * k,
     });
@@ -203,9 +195,8 @@ export function depthwiseConvStep(
     throw new ShapeError(`depthwiseConvStep: state ${desc(state)} must be [${b}, ${k - 1}, ${c}] (b, k - 1, channels) for input ${desc(x)}`);
   }
   if (m < 1) throw new ShapeError(`depthwiseConvStep: input ${desc(x)} has no new frames`);
-  const cat = framesConcat(enc, state, x, 0, k - 1 + m, 'depthwise.window');
-  const y = depthwiseRun(enc, cat, weight, b, k - 1 + m, c, k, 0, m, opts);
+  const y = depthwiseRun(enc, x, weight, b, c, k, 0, m, opts, state);
   const next = framesConcat(enc, state, x, m, k - 1, 'depthwise.state');
-  enc.releaseAfter(cat, state);
+  enc.releaseAfter(state);
   return { y, state: next };
 }

@@ -9,7 +9,7 @@
 import { ShapeError } from '../gpu/errors.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { accumulate } from '../kernels/elementwise.ts';
-import { channelConcat, channelSlice, reverseFrames } from '../kernels/layout.ts';
+import { channelConcat, reverseFrames } from '../kernels/layout.ts';
 import { Linear } from './linear.ts';
 import { checkMixerInput, MambaBranch, MambaMixer, type MambaDims, type MambaOptions } from './mamba.ts';
 import type { Mixer } from './mixer.ts';
@@ -101,10 +101,7 @@ export class InnBiMamba implements Mixer {
     checkInputs(this.name, x, this.dims.d_model, lengths);
     const { enc } = pass;
     const di = this.forwardBranch.dInner;
-    const xz = this.inProj.forward(pass, x);
-    const xIn = channelSlice(enc, xz, 0, di);
-    const z = channelSlice(enc, xz, di, di);
-    enc.releaseAfter(xz);
+    const [xIn, z] = this.inProj.forwardSplit(pass, x, [di, di]);
     const xInR = reverseFrames(enc, xIn, lengths);
     const zR = reverseFrames(enc, z, lengths);
     const y = this.forwardBranch.forward(pass, xIn, z);

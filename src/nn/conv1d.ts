@@ -17,12 +17,16 @@ export interface Conv1dSettings {
   bias?: boolean;
 }
 
-/** A stream's carried input tail (b, frames, c_in); replaced by each step. */
+/** A stream's carried input tail (b, frames, c_in), replaced by each step, and the weight packed by the first. */
 export class Conv1dState {
-  constructor(public tail: Tensor) {}
+  constructor(
+    public tail: Tensor,
+    public packed?: Tensor,
+  ) {}
 
   release(): void {
     this.tail.release();
+    this.packed?.release();
   }
 }
 
@@ -60,9 +64,11 @@ export class Conv1d {
     return { stride: this.stride, groups: this.groups, padding: this.padding, bias: this.bias?.value };
   }
 
-  forward({ enc, train }: Pass, x: Tensor): Tensor {
+  /** x -> y; `gelu` fuses GELU into the conv (inference only: training keeps the pre-activation for its backward). */
+  forward({ enc, train }: Pass, x: Tensor, gelu = false): Tensor {
     this.check(x);
-    const y = conv1d(enc, x, this.weight.value, this.options);
+    if (gelu && train) throw new ShapeError(`${this.name}: the fused GELU is for inference; apply it as a module when training`);
+    const y = conv1d(enc, x, this.weight.value, { ...this.options, gelu });
     if (train) this.saved.set({ x });
     return y;
   }
@@ -89,13 +95,15 @@ export class Conv1d {
   }
 
   /**
-   * New input frames x (b, m, c_in), m >= 0 -> the output frames that became final (b, n, c_out), n >= 0;
-   * the state's tail is replaced (the old one is released after the encoder's work). Inference only.
+   * New input frames x (b, m, c_in), m >= 0 -> the output frames that became final (b, n, c_out), n >= 0,
+   * GELU fused when asked; the state's tail is replaced (the old one is released after the encoder's work).
+   * Inference only.
    */
-  step({ enc }: Pass, x: Tensor, state: Conv1dState): Tensor {
+  step({ enc }: Pass, x: Tensor, state: Conv1dState, gelu = false): Tensor {
     this.check(x);
-    const { y, stream } = conv1dStreamStep(enc, { tail: state.tail }, x, this.weight.value, this.options);
+    const { y, stream } = conv1dStreamStep(enc, state, x, this.weight.value, { ...this.options, gelu });
     state.tail = stream.tail;
+    state.packed = stream.packed;
     return y;
   }
 }

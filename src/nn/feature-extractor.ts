@@ -86,6 +86,13 @@ export class FeatureExtractor {
     const frames0 = groupNorm && lengths ? this.firstLayerFrames(pass, lengths) : undefined;
     let x = this.frames(audio);
     this.convs.forEach((conv, i) => {
+      if (!train && i > 0) {
+        // Inference: the conv applies the GELU itself (nothing is kept for a backward).
+        const a = conv.forward(pass, x, true);
+        enc.releaseAfter(x);
+        x = a;
+        return;
+      }
       const c = conv.forward(pass, x); // (b, l_i, c_i)
       const pre = i > 0 ? c : groupNorm ? groupNorm.forward(pass, c, frames0) : this.norm.forward(pass, c);
       const last = i === this.convs.length - 1;
@@ -96,7 +103,7 @@ export class FeatureExtractor {
         if (!last) saved[`act${i}`] = a;
         x = a;
       } else {
-        enc.releaseAfter(pre, ...(i === 0 ? [c] : [x]));
+        enc.releaseAfter(pre, c);
         x = unary(enc, 'gelu', pre);
       }
     });
@@ -140,15 +147,20 @@ export class FeatureExtractor {
     const b = audio.shape[0];
     let x = this.frames(audio);
     for (let i = 0; i < this.convs.length; i++) {
-      const c = this.convs[i].step(pass, x, state.convs[i]);
+      // Layers after the first apply their GELU in the conv; the first has its norm in between.
+      const c = this.convs[i].step(pass, x, state.convs[i], i > 0);
       if (i > 0) enc.releaseAfter(x);
       if (c.shape[1] === 0) {
         // No new frame at this layer: the later layers have nothing to do.
         enc.releaseAfter(c);
         return enc.gpu.tensor([b, 0, this.channels], 'f32', undefined, 'feature_extractor.out');
       }
-      const pre = i === 0 ? this.norm.forward(pass, c) : c;
-      enc.releaseAfter(pre, ...(i === 0 ? [c] : []));
+      if (i > 0) {
+        x = c;
+        continue;
+      }
+      const pre = this.norm.forward(pass, c);
+      enc.releaseAfter(pre, c);
       x = unary(enc, 'gelu', pre);
     }
     return x;

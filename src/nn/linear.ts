@@ -1,4 +1,4 @@
-import { matmul } from '../kernels/matmul.ts';
+import { matmul, matmulSplit } from '../kernels/matmul.ts';
 import { sumRows } from '../kernels/reduce.ts';
 import type { Activation } from '../kernels/reference/matmul.ts';
 import type { Tensor } from '../gpu/tensor.ts';
@@ -38,6 +38,19 @@ export class Linear {
     matmul(enc, x.view([rows, this.inFeatures]), this.weight.value, { transB: true, bias: this.bias?.value, act, out: out.view([rows, this.outFeatures]) });
     if (train) this.saved.set({ x });
     return out;
+  }
+
+  /**
+   * forward whose output features come as parts of their own, `widths` (2 or 3) summing to `out`: each
+   * (..., width), as forward's output sliced by channels but without the slices. backward takes dy whole.
+   */
+  forwardSplit({ enc, train }: Pass, x: Tensor, widths: readonly number[]): Tensor[] {
+    const rows = this.rows(x);
+    const parts = widths.map((w) => enc.gpu.tensor([...x.shape.slice(0, -1), w], 'f32', undefined, `${this.name}.out`));
+    const outs = parts.map((p, i) => p.view([rows, widths[i]]));
+    matmulSplit(enc, x.view([rows, this.inFeatures]), this.weight.value, widths, { transB: true, bias: this.bias?.value, outs });
+    if (train) this.saved.set({ x });
+    return parts;
   }
 
   /** dy (..., out) -> dx (..., in); accumulates dW += dy^T x and db += sum of dy's rows. */

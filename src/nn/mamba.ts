@@ -9,7 +9,7 @@ import { LabError, ShapeError } from '../gpu/errors.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
 import { depthwiseConv, depthwiseConvBackward, depthwiseConvState, depthwiseConvStep } from '../kernels/depthwise.ts';
 import { accumulate } from '../kernels/elementwise.ts';
-import { channelConcat, channelSlice } from '../kernels/layout.ts';
+import { channelConcat } from '../kernels/layout.ts';
 import { SCAN_DEFAULT_CHUNK, scanBackward, scanForward, scanStep, type ScanForm, type ScanInputs } from '../kernels/scan.ts';
 import { Linear } from './linear.ts';
 import type { Mixer, MixerState } from './mixer.ts';
@@ -98,13 +98,8 @@ export class MambaBranch {
 
   /** x_proj's output split into dt_low, B, C; dt = dt_proj.weight dt_low. All (b, l, .) and owned by the caller. */
   private project(pass: Pass, u: Tensor): { dtLow: Tensor; dt: Tensor; B: Tensor; C: Tensor } {
-    const { enc } = pass;
     const { dt_rank: r, d_state: n } = this.dims;
-    const xdbl = this.xProj.forward(pass, u); // (b, l, dt_rank + 2n)
-    const dtLow = channelSlice(enc, xdbl, 0, r);
-    const B = channelSlice(enc, xdbl, r, n);
-    const C = channelSlice(enc, xdbl, r + n, n);
-    enc.releaseAfter(xdbl);
+    const [dtLow, B, C] = this.xProj.forwardSplit(pass, u, [r, n, n]); // x_proj's (b, l, dt_rank + 2n) in parts
     const dt = this.dtProj.forward(pass, dtLow); // (b, l, d_inner)
     return { dtLow, dt, B, C };
   }
@@ -190,10 +185,7 @@ export class MambaMixer implements Mixer<MambaState> {
   /** in_proj and the split into x_in, z (b, l, d_inner) each, owned by the caller. */
   private split(pass: Pass, x: Tensor): { xIn: Tensor; z: Tensor } {
     const di = this.branch.dInner;
-    const xz = this.inProj.forward(pass, x);
-    const xIn = channelSlice(pass.enc, xz, 0, di);
-    const z = channelSlice(pass.enc, xz, di, di);
-    pass.enc.releaseAfter(xz);
+    const [xIn, z] = this.inProj.forwardSplit(pass, x, [di, di]);
     return { xIn, z };
   }
 

@@ -41,12 +41,17 @@ export class PositionalConv {
     const { enc, train } = pass;
     // The conv's input (kept for its backward); a causal conv never reads past a frame, so needs no zeros.
     const xz = padding && this.dims.padding === 'same' ? maskFrames(enc, x, padding) : undefined;
+    if (!train) {
+      // Inference: the conv applies the GELU itself.
+      const a = this.conv.forward(pass, xz ?? x, true);
+      const y = this.norm.forward(pass, x, a);
+      enc.releaseAfter(a, ...(xz ? [xz] : []));
+      return y;
+    }
     const pre = this.conv.forward(pass, xz ?? x);
     const a = unary(enc, 'gelu', pre);
     const y = this.norm.forward(pass, x, a);
-    const inner = { pre, a, xz };
-    if (train) this.saved.set({ ...inner, padding }, ['pre', 'a', 'xz']);
-    else enc.releaseAfter(...Object.values(inner).filter((t): t is Tensor => t !== undefined));
+    this.saved.set({ pre, a, xz, padding }, ['pre', 'a', 'xz']);
     return y;
   }
 
@@ -74,10 +79,9 @@ export class PositionalConv {
   /** New frames x (b, m, d_model) -> their outputs (b, m, d_model), the state updated. Inference only. */
   step(pass: Pass, x: Tensor, state: Conv1dState): Tensor {
     const { enc } = pass;
-    const pre = this.conv.step(pass, x, state);
-    const a = unary(enc, 'gelu', pre);
+    const a = this.conv.step(pass, x, state, true);
     const y = this.norm.forward({ enc, train: false }, x, a);
-    enc.releaseAfter(pre, a);
+    enc.releaseAfter(a);
     return y;
   }
 }

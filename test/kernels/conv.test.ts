@@ -31,6 +31,10 @@ describe('conv1d (stride, groups, padding) against its CPU twin', () => {
     { b: 2, l: 31, cIn: 24, cOut: 24, k: 8, groups: 3, padding: 'causal', bias: true },
     { b: 1, l: 19, cIn: 15, cOut: 10, k: 6, groups: 5, padding: 'causal', bias: true },
     { b: 1, l: 17, cIn: 8, cOut: 12, k: 5, stride: 3, padding: { left: 2, right: 4 }, bias: true },
+    // the fused GELU of inference, in each variant
+    { b: 2, l: 45, cIn: 16, cOut: 12, k: 3, stride: 2, gelu: true },
+    { b: 1, l: 57, cIn: 1, cOut: 8, k: 10, stride: 5, bias: true, gelu: true },
+    { b: 2, l: 23, cIn: 3, cOut: 5, k: 4, stride: 3, bias: true, gelu: true },
     // a long sequence (weight gradients summed in chunks)
     { b: 2, l: 1500, cIn: 4, cOut: 8, k: 4, stride: 2, bias: true },
   ];
@@ -73,6 +77,8 @@ describe('conv1d (stride, groups, padding) against its CPU twin', () => {
     [{ b: 1, l: 30, cIn: 8, cOut: 8, k: 2, stride: 2 }, [5]],
     [{ b: 2, l: 23, cIn: 16, cOut: 16, k: 8, groups: 4, padding: 'causal', bias: true }, [5, 2]],
     [{ b: 1, l: 40, cIn: 32, cOut: 32, k: 128, groups: 16, padding: 'causal', bias: true }, [1, 6, 11]],
+    [{ b: 2, l: 50, cIn: 8, cOut: 8, k: 3, stride: 2, gelu: true }, [3, 9]],
+    [{ b: 1, l: 33, cIn: 6, cOut: 6, k: 5, groups: 3, padding: 'causal', bias: true, gelu: true, variant: 'scalar' }, [2, 7]],
   ];
   for (const [c, chunks] of streams) {
     it(`streaming in chunks ${chunks.join(',')} equals the offline conv ${describeConv(c)}`, async () => {
@@ -81,6 +87,27 @@ describe('conv1d (stride, groups, padding) against its CPU twin', () => {
       expect(await checkConvStream(gpu, c, chunks, seed), `seed ${seed}`).toBeLessThan(FWD);
     });
   }
+
+  it('a stream packs its weight once: every later step is one conv and one tail copy', async () => {
+    const gpu = await testGpu();
+    const w = gpu.tensor([8, 8, 3], 'f32', randomNormal(192, seeded(2)), 'w');
+    let s = conv1dStreamStart(gpu, w, 1, { stride: 2 });
+    const dispatches: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const x = gpu.tensor([1, 6, 8], 'f32', randomNormal(48, seeded(i)), 'x');
+      const before = gpu.counters.dispatches;
+      const step = gpu.run((enc) => conv1dStreamStep(enc, s, x, w, { stride: 2 }));
+      dispatches.push(gpu.counters.dispatches - before);
+      s = step.stream;
+      step.y.release();
+      x.release();
+    }
+    expect(dispatches).toEqual([3, 2, 2]);
+    expect(s.packed?.shape).toEqual([3, 8, 8]);
+    s.tail.release();
+    s.packed?.release();
+    w.release();
+  });
 
   it('carries (k - s) + ((n - k) mod s) frames between chunks of a strided conv', async () => {
     const gpu = await testGpu();

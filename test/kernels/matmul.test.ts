@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkMatmul, describeMatmul, type MatmulCase } from '../../src/kernels/checks/matmul.ts';
-import { matmul } from '../../src/kernels/matmul.ts';
+import { matmul, matmulSplit } from '../../src/kernels/matmul.ts';
 import { matmulRef } from '../../src/kernels/reference/matmul.ts';
 import { freshSeed } from '../../src/kernels/random.ts';
 import { ShapeError } from '../../src/gpu/errors.ts';
@@ -16,6 +16,12 @@ for (const variant of ['reg', 'tiled'] as const)
       cases.push({ batch: 1, M: 64, N: 36, K: 20, transA, transB, variant, act: 'silu' });
     }
 for (const m of awkward) cases.push({ batch: 1, M: m, N: 1, K: m });
+// Column parts of their own (a Mamba in_proj's x, z; x_proj's dt, B, C), awkward widths, every variant.
+for (const variant of ['reg', 'tiled'] as const) {
+  cases.push({ batch: 1, M: 13, N: 64, K: 32, transB: true, variant, split: [32, 32], sharedB: true });
+  cases.push({ batch: 2, M: 9, N: 41, K: 12, transB: true, variant, split: [5, 17, 19], bias: true, act: 'gelu', sharedB: true });
+  cases.push({ batch: 1, M: 30, N: 23, K: 7, transA: true, variant, split: [1, 22] });
+}
 
 describe('matmul against its CPU twin', () => {
   for (const c of cases) {
@@ -26,6 +32,20 @@ describe('matmul against its CPU twin', () => {
       expect(err, `seed ${seed}`).toBeLessThan(5e-4);
     });
   }
+});
+
+describe('matmulSplit refuses widths that are not parts of N', () => {
+  it('names the widths and N', async () => {
+    const gpu = await testGpu();
+    const a = gpu.tensor([3, 4], 'f32', undefined, 'A');
+    const b = gpu.tensor([4, 10], 'f32', undefined, 'B');
+    for (const widths of [[4, 5], [10], [2, 2, 2, 4], [0, 10]]) {
+      expect(() => gpu.run((enc) => matmulSplit(enc, a, b, widths)), widths.join()).toThrow(ShapeError);
+    }
+    expect(() => gpu.run((enc) => matmulSplit(enc, a, b, [4, 5]))).toThrow(/widths 4, 5 must be 2 or 3 positive parts of N = 10/);
+    a.release();
+    b.release();
+  });
 });
 
 describe('matmul backward by the same kernel', () => {

@@ -18,13 +18,15 @@ export interface ConvCase {
   padding?: ConvPadding;
   bias?: boolean;
   variant?: ConvVariant;
+  /** The forward's fused GELU. */
+  gelu?: boolean;
 }
 
 export function describeConv(c: ConvCase): string {
   const pad = typeof c.padding === 'object' ? `pad ${c.padding.left}/${c.padding.right}` : (c.padding ?? 'valid');
   return (
     `[${c.b}, ${c.l}, ${c.cIn}] k${c.k} s${c.stride ?? 1}${(c.groups ?? 1) > 1 ? ` g${c.groups}` : ''} -> ${c.cOut} ${pad}` +
-    `${c.bias ? ' +bias' : ''}${c.variant ? ` ${c.variant}` : ''}`
+    `${c.bias ? ' +bias' : ''}${c.gelu ? ' gelu' : ''}${c.variant ? ` ${c.variant}` : ''}`
   );
 }
 
@@ -64,9 +66,9 @@ function convTensors(gpu: Gpu, c: ConvCase, d: ConvData) {
 export async function checkConvForward(gpu: Gpu, c: ConvCase, seed: number): Promise<number> {
   const d = convData(c, seed);
   const { x, w, bias } = convTensors(gpu, c, d);
-  const y = gpu.run((enc) => conv1d(enc, x, w, { stride: c.stride, groups: c.groups, padding: c.padding, bias, variant: c.variant }));
+  const y = gpu.run((enc) => conv1d(enc, x, w, { stride: c.stride, groups: c.groups, padding: c.padding, bias, variant: c.variant, gelu: c.gelu }));
   const [got] = await readAll([y, x, w, bias]);
-  return maxRelError(got!, conv1dRef(d.x, d.w, convShape(c), d.bias));
+  return maxRelError(got!, conv1dRef(d.x, d.w, convShape(c), d.bias, c.gelu));
 }
 
 export async function checkConvBackward(gpu: Gpu, c: ConvCase, seed: number): Promise<number> {
@@ -92,9 +94,9 @@ export async function checkConvStream(gpu: Gpu, c: ConvCase, chunks: number[], s
   const d = convData(c, seed);
   const { x: xAll, w, bias } = convTensors(gpu, c, d);
   xAll.release();
-  const opts = { stride: c.stride, groups: c.groups, padding: c.padding, bias, variant: c.variant };
+  const opts = { stride: c.stride, groups: c.groups, padding: c.padding, bias, variant: c.variant, gelu: c.gelu };
   let stream = conv1dStreamStart(gpu, w, c.b, opts);
-  const want = conv1dRef(d.x, d.w, convShape(c), d.bias);
+  const want = conv1dRef(d.x, d.w, convShape(c), d.bias, c.gelu);
   const lOut = want.length / (c.b * c.cOut);
   const got = new Float32Array(want.length);
   let done = 0;
@@ -112,7 +114,7 @@ export async function checkConvStream(gpu: Gpu, c: ConvCase, chunks: number[], s
     done += n;
     t0 += m;
   }
-  await readAll([stream.tail, w, bias]);
+  await readAll([stream.tail, w, bias, stream.packed]);
   return done === lOut ? maxRelError(got, want) : Infinity;
 }
 

@@ -1,6 +1,6 @@
 import type { Gpu } from '../../gpu/device.ts';
 import { maxRelError } from '../compare.ts';
-import { matmul, type MatmulVariant } from '../matmul.ts';
+import { matmul, matmulSplit, type MatmulVariant } from '../matmul.ts';
 import { matmulRef, type Activation } from '../reference/matmul.ts';
 import { randomNormal, seeded } from '../random.ts';
 import type { Check } from '../check.ts';
@@ -18,11 +18,13 @@ export interface MatmulCase {
   /** Share B over the batch (a weight matrix). */
   sharedB?: boolean;
   variant?: MatmulVariant;
+  /** Column parts written to tensors of their own (matmulSplit). */
+  split?: number[];
 }
 
 export function describeMatmul(c: MatmulCase): string {
   const t = `${c.transA ? 'T' : 'N'}${c.transB ? 'T' : 'N'}`;
-  return `${c.batch}x${c.M}x${c.N}x${c.K} ${t}${c.bias ? ' +bias' : ''}${c.act && c.act !== 'none' ? ` ${c.act}` : ''}${c.sharedB ? ' sharedB' : ''}${c.variant ? ` ${c.variant}` : ''}`;
+  return `${c.batch}x${c.M}x${c.N}x${c.K} ${t}${c.bias ? ' +bias' : ''}${c.act && c.act !== 'none' ? ` ${c.act}` : ''}${c.sharedB ? ' sharedB' : ''}${c.variant ? ` ${c.variant}` : ''}${c.split ? ` split ${c.split.join('+')}` : ''}`;
 }
 
 /** Run one case on the GPU and on the CPU twin; returns the max relative error. */
@@ -37,12 +39,19 @@ export async function checkMatmul(gpu: Gpu, c: MatmulCase, seed: number): Promis
   const a = gpu.tensor(aShape, 'f32', aData, 'A');
   const b = gpu.tensor(c.sharedB ? bShape : [batch, ...bShape], 'f32', bData, 'B');
   const bias = biasData ? gpu.tensor([N], 'f32', biasData, 'bias') : undefined;
-  const out = gpu.run((enc) =>
-    matmul(enc, a, b, { transA: c.transA, transB: c.transB, bias, act: c.act, variant: c.variant }),
-  );
-  const got = await out.read();
-  for (const t of [a, b, out, bias]) t?.release();
+  const opts = { transA: c.transA, transB: c.transB, bias, act: c.act, variant: c.variant };
+  const outs = gpu.run((enc) => (c.split ? matmulSplit(enc, a, b, c.split, opts) : [matmul(enc, a, b, opts)]));
+  const parts = await Promise.all(outs.map((t) => t.read()));
+  for (const t of [a, b, bias, ...outs]) t?.release();
   const want = matmulRef(aData, bData, { ...c, strideB: c.sharedB ? 0 : K * N }, biasData, c.act);
+  // The parts side by side again: row r of part p holds C's columns [start_p, start_p + width_p).
+  const widths = c.split ?? [N];
+  const got = new Float32Array(batch * M * N);
+  let start = 0;
+  widths.forEach((w, p) => {
+    for (let r = 0; r < batch * M; r++) got.set(parts[p].subarray(r * w, (r + 1) * w), r * N + start);
+    start += w;
+  });
   return maxRelError(got, want);
 }
 
@@ -54,6 +63,8 @@ const CASES: MatmulCase[] = [
   { batch: 1, M: 257, N: 65, K: 33, transA: true, transB: true, bias: true, act: 'relu' },
   { batch: 1, M: 100, N: 129, K: 96, variant: 'tiled', bias: true },
   { batch: 2, M: 40, N: 12, K: 20, transA: true, transB: true, variant: 'tiled' },
+  { batch: 2, M: 9, N: 40, K: 12, transB: true, bias: true, split: [8, 16, 16], sharedB: true },
+  { batch: 1, M: 37, N: 21, K: 16, variant: 'tiled', act: 'silu', split: [13, 8] },
 ];
 
 export const matmulChecks: Check[] = CASES.map((c) => ({

@@ -1,5 +1,6 @@
 // CPU twin of conv.wgsl: plain loops, float64 accumulation, float64 results (so that finite differences
 // of the forward can check the backward). Layout (b, l, channels); weights in PyTorch's layout.
+import { gelu } from './math.ts';
 
 export interface ConvGrads {
   dx: Float64Array;
@@ -27,9 +28,9 @@ export function conv1dOutLength(s: Pick<Conv1dShape, 'l' | 'k' | 'stride' | 'pad
 
 /**
  * Grouped, strided conv1d with zero padding: y[b, t, o] = bias[o] + sum_{ci, j} w[o, ci, j] x[b, t*stride + j - padLeft,
- * g*cIn/groups + ci] where g = o / (cOut/groups). Output (b, lOut, cOut).
+ * g*cIn/groups + ci] where g = o / (cOut/groups), then GELU when asked. Output (b, lOut, cOut).
  */
-export function conv1dRef(x: ArrayLike<number>, w: ArrayLike<number>, s: Conv1dShape, bias?: ArrayLike<number>): Float64Array {
+export function conv1dRef(x: ArrayLike<number>, w: ArrayLike<number>, s: Conv1dShape, bias?: ArrayLike<number>, withGelu = false): Float64Array {
   const { b, l, cIn, cOut, k, stride, groups, padLeft } = s;
   const lOut = conv1dOutLength(s);
   const cinG = cIn / groups;
@@ -45,7 +46,7 @@ export function conv1dRef(x: ArrayLike<number>, w: ArrayLike<number>, s: Conv1dS
           if (src < 0 || src >= l) continue;
           for (let ci = 0; ci < cinG; ci++) acc += w[(o * cinG + ci) * k + j] * x[(bb * l + src) * cIn + ci0 + ci];
         }
-        y[(bb * lOut + t) * cOut + o] = acc;
+        y[(bb * lOut + t) * cOut + o] = withGelu ? gelu(acc) : acc;
       }
   return y;
 }
