@@ -16,8 +16,8 @@ import { conv1dOutLength, type Conv1dShape } from './reference/conv.ts';
 export { conv1dOutLength };
 
 const FLAT_WG = 256;
-/** Output frames per invocation of conv_fwd_vec4 and conv_fwd_xs (TF_VEC4 and TF in conv.wgsl). */
-const FWD_FRAMES = { vec4: 4, xs: 8 } as const;
+/** Output frames per invocation of conv_fwd_vec4 and conv_fwd_xs (TF_VEC4 and TF_XS in conv.wgsl). */
+const FWD_FRAMES = { vec4: 8, xs: 8 } as const;
 
 function flat(n: number): [number, number] {
   return grid(Math.ceil(n / FLAT_WG));
