@@ -343,7 +343,11 @@ export async function analysePurity(gpu: Gpu, store: CorpusStore, sources: reado
         return s;
       });
       const result: ModelScores = { id: p.id, model: p.model, source: p.source, checksum: p.checksum, key, layers: scores, fitFrames: N, skipped, seconds: (performance.now() - t0) / 1000, cached: false };
-      await o.cache?.write(key, result).catch(() => undefined);
+      const notCached = await o.cache?.write(key, result).then(
+        () => undefined,
+        (e: unknown) => (e instanceof Error ? e.message : String(e)),
+      );
+      if (notCached) result.notCached = notCached;
       const shown = o.tables === false ? { ...result, layers: scores.map(({ table: _t, ...l }) => l) } : result;
       models.push(shown);
       o.onModel?.(shown);

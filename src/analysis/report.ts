@@ -45,6 +45,8 @@ export interface ModelScores {
   seconds: number;
   /** Whether this came from the cache. */
   cached: boolean;
+  /** Why the result could not be kept in the cache (a full or refused store): it is computed again next time. */
+  notCached?: string;
 }
 
 export interface SplitUse {
@@ -117,4 +119,12 @@ export function bestLayer(m: ModelScores): LayerScore | undefined {
 /** Results without their phone-by-cluster tables (for --json without --tables, say). */
 export function withoutTables(m: ModelScores): ModelScores {
   return { ...m, layers: m.layers.map(({ table: _table, ...l }) => l) };
+}
+
+/** The notice after a run: its time, how many came from the cache, and any result the cache could not keep. */
+export function doneNotice(seconds: number, models: readonly ModelScores[]): string {
+  const cached = models.filter((m) => m.cached).length;
+  const lost = models.filter((m) => m.notCached);
+  const kept = lost.length ? ` ${lost.map((m) => m.id).join(', ')} could not be kept for next time (${lost[0].notCached}); the results shown are complete.` : '';
+  return `Done in ${seconds.toFixed(0)} s${cached ? ` (${cached} from the cache)` : ''}.${kept}`;
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { fitKmeans } from '../../src/analysis/kmeans.ts';
 import { Contingency, measures } from '../../src/analysis/measures.ts';
 import { analysePurity, chooseSplits, storeCache } from '../../src/analysis/purity.ts';
-import { purityRows } from '../../src/analysis/report.ts';
+import { doneNotice, purityRows } from '../../src/analysis/report.ts';
 import { parseRandom, type ModelSource } from '../../src/analysis/sources.ts';
 import { saveModel } from '../../src/models/load.ts';
 import { HubertModel } from '../../src/models/hubert.ts';
@@ -119,6 +119,16 @@ describe('phone purity per layer', () => {
     // Another K is another key.
     const d = await analysePurity(gpu, store, [{ kind: 'mfcc' }], { ...quick, K: 6, cache: storeCache(cacheStore) });
     expect(d.models[0].cached).toBe(false);
+    expect(d.models[0].notCached).toBeUndefined();
+    // A store that refuses the write: the result still comes, and says why it was not kept.
+    const full = { read: cacheStore.read.bind(cacheStore), write: () => Promise.reject(new Error('quota exceeded')) };
+    const e = await analysePurity(gpu, store, [{ kind: 'mfcc' }], { ...quick, K: 5, cache: storeCache(full) });
+    expect(e.models[0].cached).toBe(false);
+    expect(e.models[0].notCached).toBe('quota exceeded');
+    expect(e.models[0].layers.length).toBe(1);
+    expect(doneNotice(3.2, [...c.models, ...e.models])).toBe(
+      'Done in 3 s (2 from the cache). mfcc could not be kept for next time (quota exceeded); the results shown are complete.',
+    );
   });
 
   it('random:<preset> builds seeded initial values; utterances without phone intervals are skipped and counted', async () => {

@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
-import type { ModelScores, PurityReport } from '../../analysis/report.ts';
+import { doneNotice, type ModelScores, type PurityReport } from '../../analysis/report.ts';
 import type { EncoderKind, Size } from '../../models/config.ts';
 import type { Split } from '../../speech/manifest.ts';
 import type { AnalyseApi, AnalyseRequest, ModelChoice, ModelRef, SetInfo } from '../../workers/analyse.worker.ts';
@@ -149,7 +149,7 @@ export const useAnalyse = create<AnalyseState>()(
             set({
               report,
               heat: keep ? heat : first && { model: first.id, layer: first.layers[first.layers.length - 1].key },
-              notice: `Done in ${report.seconds.toFixed(0)} s${report.models.some((m) => m.cached) ? ` (${report.models.filter((m) => m.cached).length} from the cache)` : ''}.`,
+              notice: doneNotice(report.seconds, report.models),
             });
           } else if (r.error.code === 'cancelled') set({ notice: 'Cancelled.' });
           else set({ error: r.error });

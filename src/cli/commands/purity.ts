@@ -99,6 +99,7 @@ export function purityText(r: PurityReport): string {
     const how = m.cached ? 'from the cache' : `${m.seconds.toFixed(1)} s, fitted on ${m.fitFrames} frames`;
     lines.push(`${''.padEnd(width)}  best PNMI ${best ? `${f3(best.pnmi)} at ${best.label}` : '-'} (${m.model}, ${how})`);
     for (const sk of m.skipped.slice(0, 3)) lines.push(`${''.padEnd(width)}  skipped ${sk.id}: ${sk.reason}`);
+    if (m.notCached) lines.push(`${''.padEnd(width)}  not cached (computed again next time): ${m.notCached}`);
   }
   lines.push('', `${r.seconds.toFixed(1)} s in all`);
   return lines.join('\n');
