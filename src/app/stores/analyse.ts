@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
+import { keptStorage } from './kept.ts';
 import { doneNotice, type ModelScores, type PurityReport } from '../../analysis/report.ts';
 import type { EncoderKind, Size } from '../../models/config.ts';
 import type { Split } from '../../speech/manifest.ts';
@@ -165,6 +166,6 @@ export const useAnalyse = create<AnalyseState>()(
       setHeat: (heat) => set({ heat }),
       dismiss: () => set({ error: undefined, notice: undefined }),
     }),
-    { name: 'lab.analyse', partialize: (s) => ({ form: s.form, report: s.report, heat: s.heat }) },
+    { name: 'lab.analyse', storage: keptStorage(), partialize: (s) => ({ form: s.form, report: s.report, heat: s.heat }) },
   ),
 );

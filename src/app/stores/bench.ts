@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
+import { keptStorage } from './kept.ts';
 import { DEFAULT_SWEEP, type SweepOptions, type SweepRow } from '../../bench/sweep-types.ts';
 import { benchApi, proxy } from '../workers.ts';
 
@@ -42,6 +43,6 @@ export const useBench = create<BenchState>()(
       cancel: () => void benchApi().cancel(),
       clear: () => set({ rows: [] }),
     }),
-    { name: 'lab.bench', partialize: (s) => ({ options: s.options, rows: s.rows }) },
+    { name: 'lab.bench', storage: keptStorage(), partialize: (s) => ({ options: s.options, rows: s.rows }) },
   ),
 );

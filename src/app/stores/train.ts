@@ -1,5 +1,6 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
+import { keptStorage } from './kept.ts';
 import type { EncoderKind, Size } from '../../models/config.ts';
 import type { TrainEvent } from '../../train/run.ts';
 import { defaultSettings, type TrainSettings } from '../../train/settings.ts';
@@ -272,6 +273,6 @@ export const useTrain = create<TrainState>()(
         dismiss: () => set({ error: undefined, notice: undefined }),
       };
     },
-    { name: 'lab.train', partialize: (s) => ({ form: s.form, selected: s.selected }) },
+    { name: 'lab.train', storage: keptStorage(), partialize: (s) => ({ form: s.form, selected: s.selected }) },
   ),
 );

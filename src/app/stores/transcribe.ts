@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
+import { keptStorage } from './kept.ts';
 import { audioInputs, MicError, openMicrophone, type AudioInput, type Microphone } from '../../audio/mic.ts';
 import type { ChunkStats, Segment, TimedWord } from '../../asr/recognizer.ts';
 import type { AsrApi, AsrModelChoice, FileResult, LiveUpdate, LoadedInfo, StreamPoint } from '../../workers/asr.worker.ts';
@@ -323,7 +324,7 @@ export const useTranscribe = create<TranscribeState>()(
       dismiss: () => set({ error: undefined, notice: undefined }),
     }),
     {
-      name: 'lab.transcribe',
+      name: 'lab.transcribe', storage: keptStorage(),
       // The settings and what was transcribed survive a reload (nothing transcribed is lost).
       partialize: (s) => ({ model: s.model, deviceId: s.deviceId, chunkMs: s.chunkMs, beam: s.beam, endpointMs: s.endpointMs, finals: s.finals, fileResult: s.fileResult, long: { ...s.long, running: false, progress: undefined, series: [] } }),
     },
