@@ -66,6 +66,10 @@ export interface LiveSettings {
 }
 
 /** What each chunk of live audio sends to the page. */
+/**
+ * A live chunk's update. Its chunk.latencyMs is capture -> text for the chunk's last sample, including the time that
+ * sample waited in the ring and the worker's queue before its push began (the audio captured after it by then).
+ */
 export interface LiveUpdate extends RecognizerUpdate {
   /** Audio read from the ring but not yet transcribed, plus what waits in the ring, in ms. */
   backlogMs: number;
@@ -320,8 +324,9 @@ const api = {
       let pending: Float32Array = new Float32Array(0);
       let last: LiveUpdate | undefined;
       const backlog = () => ((pending.length / SAMPLE_RATE) * 1000) + (reader.available() / rate) * 1000;
-      const send = (u: RecognizerUpdate) => {
-        last = { ...u, backlogMs: backlog(), dropped: reader.dropped };
+      // queuedMs: how long the pushed audio's last sample had waited when its push began.
+      const send = (u: RecognizerUpdate, queuedMs = 0) => {
+        last = { ...u, chunk: { ...u.chunk, latencyMs: u.chunk.latencyMs + queuedMs }, backlogMs: backlog(), dropped: reader.dropped };
         onUpdate(last);
       };
       // Behind (after a slow chunk, or a busy device), whole chunks go to the model together, up to about a second:
@@ -348,7 +353,8 @@ const api = {
           const take = pending.length >= 2 * chunk ? Math.min(catchUp, pending.length - (pending.length % chunk)) : chunk;
           const piece = pending.subarray(0, take);
           pending = pending.slice(take);
-          send(await recognizer.push(piece));
+          const queuedMs = backlog(); // the audio captured after the piece's last sample
+          send(await recognizer.push(piece), queuedMs);
         }
       } catch (e) {
         // A read back that fails because the device went away says so in its own words: name the loss instead.
