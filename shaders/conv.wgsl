@@ -15,8 +15,9 @@
 //   conv_dweight_vec4   4 output x 4 input channels of one tap per invocation, over one chunk of frames.
 //   conv_dweight_scalar one weight element per invocation, over one chunk of frames.
 //   conv_bias_grad      per chunk of frames, column sums of dy.
-// The forward kernels take an optional tail (TAIL): their input is then [tail, x] along frames, a stream's window.
-// The chunk partials are added up by reduce.wgsl's sum_rows; a stream's next tail by layout.wgsl's frames_concat.
+// The forward kernels take an optional tail (TAIL): their input is then [tail, x] along frames, a stream's window,
+// and they copy the stream's next tail in the same dispatch (NEXT_TAIL). The chunk partials are added up by
+// reduce.wgsl's sum_rows.
 
 struct ConvParams {
   b: u32,
@@ -32,11 +33,16 @@ struct ConvParams {
   frames_per_chunk: u32, // weight gradients: (b, t_out) frames summed by one chunk
   n: u32, // flat kernels: element count
   l_tail: u32, // forward: the first l_tail of the l input frames come from the tail (binding 5), the rest from x
+  nt_start: u32, // forward (NEXT_TAIL): the next tail is frames [nt_start, nt_start + nt_len) of the input
+  nt_len: u32,
 }
 
 override HAS_BIAS: bool = false;
 // Forward kernels: the input is the concatenation [tail, x] along frames (a stream's carried tail, not written out).
 override TAIL: bool = false;
+// Forward kernels: also copy a stream's next tail (frames of the input [tail, x]) to binding 6, every invocation
+// taking its share, so that a streaming step is one dispatch.
+override NEXT_TAIL: bool = false;
 // Forward kernels: y = GELU(conv + bias) (inference, where the pre-activation is not kept).
 override GELU: bool = false;
 override ACCUMULATE: bool = false;
@@ -62,6 +68,9 @@ override ACCUMULATE: bool = false;
 // Binding 5: the tail (b, l_tail, c_in) before x (forward).
 @group(0) @binding(5) var<storage, read> T: array<f32>;
 @group(0) @binding(5) var<storage, read> T4: array<vec4<f32>>;
+// Binding 6: the next tail (b, nt_len, c_in) (forward, NEXT_TAIL).
+@group(0) @binding(6) var<storage, read_write> NT: array<f32>;
+@group(0) @binding(6) var<storage, read_write> NT4: array<vec4<f32>>;
 
 const WG = 256u;
 
@@ -99,6 +108,33 @@ fn input1(tail: bool, i: u32) -> f32 {
 fn input4(tail: bool, i: u32) -> vec4<f32> {
   if (TAIL && tail) { return T4[i]; }
   return X4[i];
+}
+
+// NEXT_TAIL: invocation `id` of `count` copies its share of the next tail (scalar kernels; vec4 ones below).
+fn copy_next_tail(id: u32, count: u32) {
+  let n = pc.b * pc.nt_len * pc.c_in;
+  for (var i = id; i < n; i += count) {
+    let row = i / pc.c_in;
+    let src = input_row(row / pc.nt_len, pc.nt_start + row % pc.nt_len);
+    NT[i] = input1(src.tail, src.at + i % pc.c_in);
+  }
+}
+
+fn copy_next_tail4(id: u32, count: u32) {
+  let c4 = pc.c_in / 4u;
+  let n = pc.b * pc.nt_len * c4;
+  for (var i = id; i < n; i += count) {
+    let row = i / c4;
+    let src = input_row(row / pc.nt_len, pc.nt_start + row % pc.nt_len);
+    NT4[i] = input4(src.tail, src.at / 4u + i % c4);
+  }
+}
+
+// A register-tiled forward invocation's index and the grid's count of them (workgroups of wx x wy).
+fn grid_id(gid: vec3<u32>, nwg: vec3<u32>, wx: u32, wy: u32) -> vec2<u32> {
+  let nx = nwg.x * wx;
+  let ny = nwg.y * wy;
+  return vec2((gid.z * ny + gid.y) * nx + gid.x, nx * ny * nwg.z);
 }
 
 // Bindings: X = weight (c_out, cin_g, k), OUT2 = wf (k, cin_g, c_out).
@@ -151,9 +187,13 @@ fn bias4(o0: u32) -> vec4<f32> {
 const TF_VEC4 = 8u; // 8 beat 4 by 20-40% on lavapipe and SwiftShader (the weight loads shared by more frames)
 const TF_XS = 8u; // conv_fwd_xs: scalar input loads, so more frames share each weight load
 
-// Bindings: X4 = x, W4 = wf, Y4 = y, BIAS, T4 = tail. Grid: (c_out / 4 / 8, ceil(l_out / TF_VEC4) / 8, b).
+// Bindings: X4 = x, W4 = wf, Y4 = y, BIAS, T4 = tail, NT4 = next tail. Grid: (c_out / 4 / 8, ceil(l_out / TF_VEC4) / 8, b).
 @compute @workgroup_size(8, 8, 1)
-fn conv_fwd_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn conv_fwd_vec4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (NEXT_TAIL) {
+    let g = grid_id(gid, nwg, 8u, 8u);
+    copy_next_tail4(g.x, g.y);
+  }
   let o0 = gid.x * 4u;
   let t0 = gid.y * TF_VEC4;
   let bb = gid.z;
@@ -192,9 +232,13 @@ fn conv_fwd_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// Bindings: X = x, W4 = wf, Y4 = y, BIAS, T = tail. Grid: (c_out / 4 / 16, ceil(l_out / TF_XS) / 4, b).
+// Bindings: X = x, W4 = wf, Y4 = y, BIAS, T = tail, NT = next tail. Grid: (c_out / 4 / 16, ceil(l_out / TF_XS) / 4, b).
 @compute @workgroup_size(16, 4, 1)
-fn conv_fwd_xs(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn conv_fwd_xs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  if (NEXT_TAIL) {
+    let g = grid_id(gid, nwg, 16u, 4u);
+    copy_next_tail(g.x, g.y);
+  }
   let o0 = gid.x * 4u;
   let t0 = gid.y * TF_XS;
   let bb = gid.z;
@@ -228,10 +272,11 @@ fn conv_fwd_xs(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// Bindings: X = x, W = weight (PyTorch layout), Y = y, BIAS, T = tail. Flat over b * l_out * c_out.
+// Bindings: X = x, W = weight (PyTorch layout), Y = y, BIAS, T = tail, NT = next tail. Flat over b * l_out * c_out.
 @compute @workgroup_size(256)
 fn conv_fwd_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flat_index(wid, nwg, lid);
+  if (NEXT_TAIL) { copy_next_tail(i, nwg.x * nwg.y * WG); }
   if (i >= pc.n) { return; }
   let o = i % pc.c_out;
   let row = i / pc.c_out;

@@ -3,7 +3,8 @@
 //
 //   depthwise_forward     y[b, t, c] = act(bias[c] + sum_j w[c, j] * x[b, t + j - pad_left, c]), zero outside x.
 //                         pad_left = k - 1 gives the causal conv (l_out = l); pad_left = 0 on [state, new frames]
-//                         (TAIL: the state read from binding 5, not copied) gives the streaming step (l_out = m).
+//                         (TAIL: the state read from binding 5, not copied; NEXT_TAIL: the next state written in the
+//                         same dispatch) gives the streaming step (l_out = m).
 //   depthwise_silu_grad   dz = dy * silu'(z), z recomputed (the backward of the fused SiLU).
 //   depthwise_dx          dx[b, i, c] = sum_j w[c, j] * dz[b, i + pad_left - j, c].
 //   depthwise_dweight     per chunk of (b, t) rows: partial sums of dz * x for every tap, and of dz (bias).
@@ -20,12 +21,16 @@ struct Params {
   rows_per_chunk: u32,
   chunks: u32,
   l_tail: u32, // forward (TAIL): the first l_tail of the l input frames come from the tail (binding 5), the rest from x
+  nt_start: u32, // forward (NEXT_TAIL): the next state is frames [nt_start, nt_start + nt_len) of the input
+  nt_len: u32,
 }
 
 override HAS_BIAS: bool = false;
 override SILU: bool = false;
 // The input is the concatenation [tail, x] along frames (a stream's carried state, not written out).
 override TAIL: bool = false;
+// Forward: also copy a stream's next state (frames of the input) to binding 6, every invocation taking its share.
+override NEXT_TAIL: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -47,8 +52,11 @@ override TAIL: bool = false;
 // Binding 5: the tail (b, l_tail, c) before x (forward; depthwise_silu_grad binds an empty one).
 @group(0) @binding(5) var<storage, read> TX: array<f32>;
 @group(0) @binding(5) var<storage, read> TX4: array<vec4<f32>>;
-// Binding 6: dy of depthwise_silu_grad (whose bindings 1-5 are those of depthwise_forward).
+// Binding 6: dy of depthwise_silu_grad (whose bindings 1-5 are those of depthwise_forward), or the forward's next
+// state (b, nt_len, c).
 @group(0) @binding(6) var<storage, read> DYS: array<f32>;
+@group(0) @binding(6) var<storage, read_write> NT: array<f32>;
+@group(0) @binding(6) var<storage, read_write> NT4: array<vec4<f32>>;
 
 const WG = 256u;
 
@@ -74,6 +82,26 @@ fn input_row(bb: u32, f: u32) -> Row {
   return Row(false, bb * (p.l - p.l_tail) + f - p.l_tail);
 }
 
+// NEXT_TAIL: invocation `id` of `count` copies its share of the next state.
+fn copy_next_tail(id: u32, count: u32) {
+  let n = p.b * p.nt_len * p.c;
+  for (var i = id; i < n; i += count) {
+    let row = i / p.c;
+    let src = input_row(row / p.nt_len, p.nt_start + row % p.nt_len);
+    if (TAIL && src.tail) { NT[i] = TX[src.at * p.c + i % p.c]; } else { NT[i] = X[src.at * p.c + i % p.c]; }
+  }
+}
+
+fn copy_next_tail4(id: u32, count: u32) {
+  let c4 = p.c / 4u;
+  let n = p.b * p.nt_len * c4;
+  for (var i = id; i < n; i += count) {
+    let row = i / c4;
+    let src = input_row(row / p.nt_len, p.nt_start + row % p.nt_len);
+    if (TAIL && src.tail) { NT4[i] = TX4[src.at * c4 + i % c4]; } else { NT4[i] = X4[src.at * c4 + i % c4]; }
+  }
+}
+
 // Pre-activation z[b, t, c] of the depthwise conv; x is read from X (and the tail from TX).
 fn pre(bb: u32, t: u32, ch: u32) -> f32 {
   var acc = 0.0;
@@ -93,6 +121,7 @@ fn pre(bb: u32, t: u32, ch: u32) -> f32 {
 @compute @workgroup_size(256)
 fn depthwise_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = flat_index(wid, nwg, lid);
+  if (NEXT_TAIL) { copy_next_tail(i, nwg.x * nwg.y * WG); }
   if (i >= p.b * p.l_out * p.c) { return; }
   let ch = i % p.c;
   let row = i / p.c;
@@ -216,6 +245,7 @@ fn pre4(tl: Tile4, w: array<vec4<f32>, MAX_K>) -> array<vec4<f32>, 4> {
 // Bindings: X4 = x, W = weight, Y4 = y, BIAS, TX4 = tail (or empty).
 @compute @workgroup_size(256)
 fn depthwise_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  if (NEXT_TAIL) { copy_next_tail4(flat_index(wid, nwg, lid), nwg.x * nwg.y * WG); }
   let tl = tile4(flat_index(wid, nwg, lid), p.l_out);
   if (!tl.ok) { return; }
   let z = pre4(tl, taps4(tl.c0));

@@ -62,6 +62,11 @@ export interface Conv1dOptions {
   packed?: Tensor;
   /** y = GELU(conv + bias), fused (inference, where the pre-activation is not kept). */
   gelu?: boolean;
+  /**
+   * Also copy frames [start, start + out's frames) of the input [tail, x] into `out` (b, frames, c_in), in the
+   * same dispatch: a stream's next tail.
+   */
+  nextTail?: { out: Tensor; start: number };
 }
 
 /** The twin's shape of a call plus what the kernels derive from it. */
@@ -108,8 +113,8 @@ function convGeometry(x: Tensor, weight: Tensor, opts: Omit<Conv1dOptions, 'out'
   return { b, l, cIn, cOut, k, stride, groups, padLeft: left, padRight: right, lTail, lOut, cinG, coutG: cOut / groups };
 }
 
-function convParams(g: ConvGeometry, framesPerChunk = 0, n = 0) {
-  return params().u32(g.b, g.l, g.cIn, g.cOut, g.k, g.stride, g.padLeft, g.lOut, g.cinG, g.coutG, framesPerChunk, n, g.lTail);
+function convParams(g: ConvGeometry, framesPerChunk = 0, n = 0, nextTail = { start: 0, frames: 0 }) {
+  return params().u32(g.b, g.l, g.cIn, g.cOut, g.k, g.stride, g.padLeft, g.lOut, g.cinG, g.coutG, framesPerChunk, n, g.lTail, nextTail.start, nextTail.frames);
 }
 
 function pickVariant(g: { cinG: number; coutG: number }, forced: ConvVariant | undefined, input: boolean): ConvVariant {
@@ -129,7 +134,7 @@ function weightLayout(enc: Encoder, weight: Tensor, which: 'fwd' | 'bwd'): Tenso
   const t = enc.gpu.tensor(which === 'fwd' ? [k, cinG, cOut] : [k, cOut, cinG], 'f32', undefined, `${weight.name}.${which}`);
   enc.dispatch({
     pipeline: enc.gpu.pipeline(shader, which === 'fwd' ? 'conv_w_fwd_layout' : 'conv_w_bwd_layout'),
-    params: params().u32(0, 0, 0, cOut, k, 0, 0, 0, cinG, 0, 0, n, 0),
+    params: params().u32(0, 0, 0, cOut, k, 0, 0, 0, cinG, 0, 0, n, 0, 0, 0),
     buffers: [weight, t],
     workgroups: flat(n),
   });
@@ -160,13 +165,20 @@ export function conv1d(enc: Encoder, x: Tensor, weight: Tensor, opts: Conv1dOpti
   const macs = g.b * g.lOut * g.cOut * g.cinG * g.k;
   const bias = opts.bias ?? gpu.empty;
   const tail = opts.tail ?? gpu.empty;
-  const constants = { HAS_BIAS: !!opts.bias, TAIL: !!opts.tail, GELU: !!opts.gelu };
+  const nt = opts.nextTail;
+  const ntFrames = nt ? nt.out.shape[1] : 0;
+  if (nt && (nt.out.shape.length !== 3 || nt.out.shape[0] !== g.b || nt.out.shape[2] !== g.cIn || nt.start < 0 || nt.start + ntFrames > g.l)) {
+    throw new ShapeError(`conv1d: next tail ${desc(nt.out)} from frame ${nt.start} must be (b=${g.b}, frames, c_in=${g.cIn}) within the ${g.l} input frames`);
+  }
+  const constants = { HAS_BIAS: !!opts.bias, TAIL: !!opts.tail, GELU: !!opts.gelu, NEXT_TAIL: !!nt };
+  const ntParams = { start: nt?.start ?? 0, frames: ntFrames };
+  const buffers = (w: Tensor) => [x, w, out, bias, tail, nt?.out ?? gpu.emptyOutput];
   if (variant === 'scalar') {
     const n = g.b * g.lOut * g.cOut;
     enc.dispatch({
       pipeline: gpu.pipeline(shader, 'conv_fwd_scalar', constants),
-      params: convParams(g, 0, n),
-      buffers: [x, weight, out, bias, tail],
+      params: convParams(g, 0, n, ntParams),
+      buffers: buffers(weight),
       workgroups: flat(n),
       macs,
     });
@@ -181,8 +193,8 @@ export function conv1d(enc: Encoder, x: Tensor, weight: Tensor, opts: Conv1dOpti
   }
   enc.dispatch({
     pipeline: gpu.pipeline(shader, variant === 'vec4' ? 'conv_fwd_vec4' : 'conv_fwd_xs', constants),
-    params: convParams(g),
-    buffers: [x, wf, out, bias, tail],
+    params: convParams(g, 0, 0, ntParams),
+    buffers: buffers(wf),
     workgroups: variant === 'vec4'
       ? [Math.ceil(g.cOut / 4 / 8), Math.ceil(Math.ceil(g.lOut / FWD_FRAMES.vec4) / 8), g.b]
       : [Math.ceil(g.cOut / 4 / 16), Math.ceil(Math.ceil(g.lOut / FWD_FRAMES.xs) / 4), g.b],
@@ -198,7 +210,7 @@ export interface ConvGradTensors {
   dbias?: Tensor;
 }
 
-export interface Conv1dBackwardOptions extends Omit<Conv1dOptions, 'out' | 'tail' | 'packed' | 'gelu'> {
+export interface Conv1dBackwardOptions extends Omit<Conv1dOptions, 'out' | 'tail' | 'packed' | 'gelu' | 'nextTail'> {
   /** Compute dx (default true; the first feature-extractor layer does not need it). */
   needDx?: boolean;
   /** Write (or add, with accumulate) the weight gradient here (c_out, c_in/groups, k). */
@@ -359,13 +371,16 @@ export function conv1dStreamStep(
   const n = have >= k ? Math.floor((have - k) / stride) + 1 : 0;
   let y: Tensor;
   let packed = stream.packed;
+  let next: Tensor;
   if (n > 0) {
+    // The conv reads [tail, x] in place and copies the next tail, [n * stride, have), in the same dispatch.
     packed ??= conv1dPackWeight(enc, weight, opts);
-    y = conv1d(enc, x, weight, { ...opts, padding: 'valid', tail, packed });
+    next = enc.gpu.tensor([b, have - n * stride, x.shape[2]], 'f32', undefined, 'conv1d.tail');
+    y = conv1d(enc, x, weight, { ...opts, padding: 'valid', tail, packed, nextTail: { out: next, start: n * stride } });
   } else {
     y = enc.gpu.tensor([b, 0, weight.shape[0]], 'f32', undefined, 'conv1d.out');
+    next = framesConcat(enc, tail, x, 0, have, 'conv1d.tail');
   }
-  const next = framesConcat(enc, tail, x, n * stride, have - n * stride, 'conv1d.tail');
   enc.releaseAfter(tail);
   return { y, stream: { tail: next, packed } };
 }

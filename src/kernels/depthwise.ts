@@ -9,7 +9,6 @@ import { grid } from '../gpu/encoder.ts';
 import { ShapeError } from '../gpu/errors.ts';
 import { params } from '../gpu/params.ts';
 import { shapeString, type Tensor } from '../gpu/tensor.ts';
-import { framesConcat } from './layout.ts';
 import { chunking, sumChunks } from './reduce.ts';
 
 const FLAT_WG = 256;
@@ -65,8 +64,8 @@ function constants(c: number, k: number, flags: Record<string, boolean>): Record
   return vec4(c, k) ? { ...flags, KT: k } : flags;
 }
 
-function depthwiseParams(b: number, l: number, c: number, k: number, padLeft: number, lOut: number, rowsPerChunk = 0, chunks = 0, lTail = 0) {
-  return params().u32(b, l, c, k, padLeft, lOut, rowsPerChunk, chunks, lTail);
+function depthwiseParams(b: number, l: number, c: number, k: number, padLeft: number, lOut: number, rowsPerChunk = 0, chunks = 0, lTail = 0, ntStart = 0, ntLen = 0) {
+  return params().u32(b, l, c, k, padLeft, lOut, rowsPerChunk, chunks, lTail, ntStart, ntLen);
 }
 
 /** Causal depthwise conv1d: x (b, l, c), weight (c, k) -> y (b, l, c), left padding k - 1. */
@@ -76,17 +75,32 @@ export function depthwiseConv(enc: Encoder, x: Tensor, weight: Tensor, opts: Dep
   return depthwiseRun(enc, x, weight, b, c, k, k - 1, l, opts);
 }
 
-/** y (b, l_out, c) over x (b, l, c), or over [tail, x] along frames when a tail (b, l_tail, c) is given. */
-function depthwiseRun(enc: Encoder, x: Tensor, weight: Tensor, b: number, c: number, k: number, padLeft: number, lOut: number, opts: DepthwiseOptions, tail?: Tensor): Tensor {
+/**
+ * y (b, l_out, c) over x (b, l, c), or over [tail, x] along frames when a tail (b, l_tail, c) is given; with
+ * `next`, the same dispatch also copies frames [next.start, next.start + its frames) of that input into next.out.
+ */
+function depthwiseRun(
+  enc: Encoder,
+  x: Tensor,
+  weight: Tensor,
+  b: number,
+  c: number,
+  k: number,
+  padLeft: number,
+  lOut: number,
+  opts: DepthwiseOptions,
+  tail?: Tensor,
+  next?: { out: Tensor; start: number },
+): Tensor {
   const gpu = enc.gpu;
   const lTail = tail ? tail.shape[1] : 0;
   const l = lTail + x.shape[1];
   const out = opts.out ?? gpu.tensor([b, lOut, c], 'f32', undefined, 'depthwise.out');
   if (out.size !== b * lOut * c) throw new ShapeError(`depthwiseConv: out ${desc(out)} should hold [${b}, ${lOut}, ${c}]`);
   enc.dispatch({
-    pipeline: gpu.pipeline(shader, entry('depthwise_forward', c, k), constants(c, k, { HAS_BIAS: !!opts.bias, SILU: !!opts.silu, TAIL: !!tail })),
-    params: depthwiseParams(b, l, c, k, padLeft, lOut, 0, 0, lTail),
-    buffers: [x, weight, out, opts.bias ?? gpu.empty, tail ?? gpu.empty],
+    pipeline: gpu.pipeline(shader, entry('depthwise_forward', c, k), constants(c, k, { HAS_BIAS: !!opts.bias, SILU: !!opts.silu, TAIL: !!tail, NEXT_TAIL: !!next })),
+    params: depthwiseParams(b, l, c, k, padLeft, lOut, 0, 0, lTail, next?.start ?? 0, next ? next.out.shape[1] : 0),
+    buffers: [x, weight, out, opts.bias ?? gpu.empty, tail ?? gpu.empty, next?.out ?? gpu.emptyOutput],
     workgroups: framesGrid(b, lOut, c, k),
     macs: b * lOut * c * k,
   });
@@ -195,8 +209,9 @@ export function depthwiseConvStep(
     throw new ShapeError(`depthwiseConvStep: state ${desc(state)} must be [${b}, ${k - 1}, ${c}] (b, k - 1, channels) for input ${desc(x)}`);
   }
   if (m < 1) throw new ShapeError(`depthwiseConvStep: input ${desc(x)} has no new frames`);
-  const y = depthwiseRun(enc, x, weight, b, c, k, 0, m, opts, state);
-  const next = framesConcat(enc, state, x, m, k - 1, 'depthwise.state');
+  // One dispatch: the conv over [state, x] read in place, and the next state, its last k - 1 frames.
+  const next = enc.gpu.tensor([b, k - 1, c], 'f32', undefined, 'depthwise.state');
+  const y = depthwiseRun(enc, x, weight, b, c, k, 0, m, opts, state, { out: next, start: m });
   enc.releaseAfter(state);
   return { y, state: next };
 }

@@ -6,10 +6,10 @@ import {
   describeDepthwise,
   type DepthwiseCase,
 } from '../../src/kernels/checks/depthwise.ts';
-import { depthwiseConv, depthwiseConvBackward, depthwiseConvStep } from '../../src/kernels/depthwise.ts';
+import { depthwiseConv, depthwiseConvBackward, depthwiseConvState, depthwiseConvStep } from '../../src/kernels/depthwise.ts';
 import { depthwiseConvBackwardRef, depthwiseConvRef, type DepthwiseShape } from '../../src/kernels/reference/depthwise.ts';
 import { freshSeed, randomNormal, seeded } from '../../src/kernels/random.ts';
-import { maxRelError } from '../../src/kernels/compare.ts';
+import { maxRelError, readAll } from '../../src/kernels/compare.ts';
 import { ShapeError } from '../../src/gpu/errors.ts';
 import { dot, expectClose, f64, numericGrad } from '../finite-differences.ts';
 import { testGpu } from '../gpu.ts';
@@ -46,6 +46,8 @@ describe('depthwise causal conv1d against its CPU twin', () => {
     [{ b: 1, l: 50, c: 37, k: 4, bias: true }, [3, 7, 2]],
     [{ b: 3, l: 17, c: 8, k: 4, silu: true }, [17]],
     [{ b: 1, l: 12, c: 5, k: 3 }, [2, 1]],
+    // vec4 channels, chunks shorter than the state: the next state comes from both the old state and the new frames
+    [{ b: 2, l: 11, c: 8, k: 4, bias: true, silu: true }, [1, 2]],
   ];
   for (const [c, chunks] of streams) {
     it(`streaming in chunks ${chunks.join(',')} equals the offline conv ${describeDepthwise(c)}`, async () => {
@@ -54,6 +56,20 @@ describe('depthwise causal conv1d against its CPU twin', () => {
       expect(await checkDepthwiseStream(gpu, c, chunks, seed), `seed ${seed}`).toBeLessThan(FWD);
     });
   }
+
+  it('a streaming step is one dispatch: the conv writes the next state itself', async () => {
+    const gpu = await testGpu();
+    const w = gpu.tensor([8, 4], 'f32', randomNormal(32, seeded(1)), 'weight');
+    const state = depthwiseConvState(gpu, 1, 8, 4);
+    const x = gpu.tensor([1, 5, 8], 'f32', randomNormal(40, seeded(2)), 'x');
+    const before = gpu.counters.dispatches;
+    const r = gpu.run((enc) => depthwiseConvStep(enc, state, x, w, { silu: true }));
+    expect(gpu.counters.dispatches - before).toBe(1);
+    expect(r.state.shape).toEqual([1, 3, 8]);
+    // The next state is the last k - 1 = 3 input frames.
+    const [next, xs] = await readAll([r.state, x, r.y, w]);
+    expect(Array.from(next!)).toEqual(Array.from(xs!.subarray(2 * 8)));
+  });
 });
 
 describe('depthwise weight gradients accumulate', () => {
