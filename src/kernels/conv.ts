@@ -18,6 +18,8 @@ export { conv1dOutLength };
 const FLAT_WG = 256;
 /** Output frames per invocation of conv_fwd_vec4 and conv_fwd_xs (TF_VEC4 and TF_XS in conv.wgsl). */
 const FWD_FRAMES = { vec4: 8, xs: 8 } as const;
+/** Input frames per invocation of conv_dx_vec4 (TX_DX in conv.wgsl). */
+const DX_FRAMES = 4;
 
 function flat(n: number): [number, number] {
   return grid(Math.ceil(n / FLAT_WG));
@@ -242,7 +244,7 @@ export function conv1dBackward(enc: Encoder, x: Tensor, weight: Tensor, dy: Tens
     if (pickVariant(g, opts.variant, false) === 'vec4') {
       const wb = weightLayout(enc, weight, 'bwd');
       enc.releaseAfter(wb);
-      const tiles = g.stride * Math.ceil(Math.ceil(g.l / g.stride) / 4);
+      const tiles = g.stride * Math.ceil(Math.ceil(g.l / g.stride) / DX_FRAMES);
       enc.dispatch({
         pipeline: gpu.pipeline(shader, 'conv_dx_vec4'),
         params: convParams(g),

@@ -19,14 +19,23 @@ export interface Conv1dSettings {
 
 /** A stream's carried input tail (b, frames, c_in), replaced by each step, and the weight packed by the first. */
 export class Conv1dState {
-  constructor(
-    public tail: Tensor,
-    public packed?: Tensor,
-  ) {}
+  // The packed weight is a copy of the model's, not carried state: private, so that what sums a state's tensors by
+  // walking its fields (streamStateBytes) does not count it.
+  #packed: Tensor | undefined;
+
+  constructor(public tail: Tensor) {}
+
+  get packed(): Tensor | undefined {
+    return this.#packed;
+  }
+
+  set packed(t: Tensor | undefined) {
+    this.#packed = t;
+  }
 
   release(): void {
     this.tail.release();
-    this.packed?.release();
+    this.#packed?.release();
   }
 }
 

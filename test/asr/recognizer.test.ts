@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { NgramLm } from '../../src/asr/ngram.ts';
-import { Recognizer, SegmentDecoder, type RecognizerUpdate, type Segment } from '../../src/asr/recognizer.ts';
+import { Recognizer, SegmentDecoder, streamStateBytes, type RecognizerUpdate, type Segment } from '../../src/asr/recognizer.ts';
+import { startStream, streamStep } from '../../src/models/streaming.ts';
+import type { MambaState } from '../../src/nn/mamba.ts';
 import { transcribeSamples } from '../../src/asr/transcribe.ts';
 import { decodeLogProbs } from '../../src/asr/ctc-decode.ts';
 import { HubertModel } from '../../src/models/hubert.ts';
@@ -101,6 +103,22 @@ describe('Recognizer (streaming, random-init causal models)', () => {
     expect(again.partial).toBe(u.partial);
     r.release();
     await expect(r.push(audio)).rejects.toThrow(/released/);
+    model.release();
+  });
+
+  it('state bytes are the carried tensors only: the tails, the conv and SSM states (not the packed conv weights)', async () => {
+    const gpu = await testGpu();
+    const model = ctcModel(gpu, asrConfig('mamba'));
+    const state = startStream(model, 1);
+    const audio = gpu.tensor([1, 2560], 'f32', (await joinedEval(1)).subarray(0, 2560), 'audio');
+    const out = gpu.run((enc) => streamStep(model, { enc, train: false }, audio, state).out);
+    await out.read();
+    expect(state.extractor.convs.some((c) => c.packed) || state.posConv.packed).toBeTruthy();
+    const carried = [...state.extractor.convs.map((c) => c.tail), state.posConv.tail, ...state.layers.flatMap((l) => [(l as MambaState).conv, (l as MambaState).ssm])];
+    expect(streamStateBytes(state).used).toBe(carried.reduce((n, t) => n + t.bytes, 0));
+    out.release();
+    audio.release();
+    state.release();
     model.release();
   });
 
