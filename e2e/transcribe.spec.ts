@@ -30,7 +30,7 @@ const SHIPPED = `shipped:${(JSON.parse(readFileSync('public/models/index.json', 
  * against EVAL_TEXT would say nothing; what the page must not lose is the model's own reading of the file (another
  * driver's rounding may move a frame's argmax, hence a bound rather than equality).
  */
-const SHIPPED_TEXT = 'O O O O O EO O';
+const SHIPPED_TEXT = 'H A O O E E E E E EEE';
 
 /** An eval utterance led by 1.5 s of silence (capture starts when getUserMedia opens and may miss the start). */
 function microphoneWav(source = EVAL_WAV, name = 'microphone.wav'): string {
