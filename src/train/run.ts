@@ -1,5 +1,6 @@
 // The training workflow: HuBERT pre-training (iteration 1 on MFCC k-means targets, iteration 2 on k-means of
-// a layer of an iteration-1 model), CTC fine-tuning of a pre-trained model, and CTC from scratch. No DOM, no
+// a layer of an iteration-1 model), CTC fine-tuning of a pre-trained model, and CTC from scratch, the last two
+// optionally with an auxiliary frame loss on MFCC k-means targets (settings.auxWeight). No DOM, no
 // fs: the corpus and the run folder come in as stores, progress goes out as events, an AbortSignal stops it.
 //
 // A run is resumable: every checkpoint holds the parameters, AdamW's moments and step counts, the update
@@ -24,7 +25,7 @@ import { devCtc, devMaskedPrediction, type DevScore } from './evaluate.ts';
 import { ctcObjective, maskedPrediction, type MicroResult } from './objectives.ts';
 import { AdamW, NonFiniteError } from './optimizer.ts';
 import { learningRate } from './schedule.ts';
-import { checkSettings, type TrainSettings } from './settings.ts';
+import { checkSettings, defaultSettings, type TrainSettings } from './settings.ts';
 import { codebookFromTensors, codebookTensors, fitCodebook, labelCorpus, type Codebook, type FeatureSource } from './targets.ts';
 
 export interface TrainRequest {
@@ -47,8 +48,10 @@ export interface StepEvent {
   step: number;
   steps: number;
   loss: number;
-  /** Pre-training: accuracy on the masked frames of this update's batches. */
+  /** Pre-training: accuracy on the masked frames of this update's batches (with the auxiliary loss: on every frame). */
   accuracy?: number;
+  /** CTC with the auxiliary loss: its mean cross-entropy per frame (loss is then the CTC loss alone). */
+  auxLoss?: number;
   lr: number;
   gradNorm: number;
   clip: number;
@@ -102,12 +105,21 @@ interface RunState {
 
 const TARGETS = 'targets.safetensors';
 
+/** Whether a run trains on frame targets: pre-training, and CTC with the auxiliary loss. */
+function usesFrameTargets(s: TrainSettings): boolean {
+  return s.stage === 'pretrain' || s.auxWeight > 0;
+}
+
 function headsOf(settings: TrainSettings, fromHeads?: ParameterOptions): ParameterOptions {
   if (settings.stage === 'pretrain') return { pretrainHead: true };
-  if (settings.stage === 'ctc') return { ctcHead: true };
-  // Fine-tuning keeps mask_emb (and with it the pre-training head) for the masking it applies.
-  return { pretrainHead: fromHeads?.pretrainHead ?? false, ctcHead: true };
+  // The auxiliary loss scores frames with the masked-prediction head; fine-tuning keeps mask_emb (and with it
+  // that head) for the masking it applies.
+  const pretrainHead = settings.auxWeight > 0 || (settings.stage === 'finetune' && (fromHeads?.pretrainHead ?? false));
+  return { pretrainHead, ctcHead: true };
 }
+
+/** The masked-prediction head's parameters that start fresh when a run's own k-means targets give their meaning. */
+const TARGET_HEAD = /^(final_proj\.|label_embs_concat$)/;
 
 /** The model a new run starts from. */
 function startModel(gpu: Gpu, req: TrainRequest): HubertModel {
@@ -116,20 +128,22 @@ function startModel(gpu: Gpu, req: TrainRequest): HubertModel {
     if (!req.from) throw new LabError('bad-input', 'fine-tuning needs a pre-trained checkpoint (--from)');
     const ck = loadCheckpoint(req.from);
     const heads = headsOf(s, ck.heads);
-    const specs = parameterSpecs(ck.config, heads);
-    const init = initialValues(specs.filter((p) => !ck.params.has(p.name)), ck.config, s.seed);
-    const values = new Map(specs.map((p) => [p.name, ck.params.get(p.name)?.data ?? init.get(p.name)!]));
-    return HubertModel.fromValues(gpu, ck.config, values, { heads });
+    const config = s.auxWeight > 0 ? { ...ck.config, targets: s.clusters } : ck.config;
+    const specs = parameterSpecs(config, heads);
+    const fresh = (name: string) => !ck.params.has(name) || (s.auxWeight > 0 && TARGET_HEAD.test(name));
+    const init = initialValues(specs.filter((p) => fresh(p.name)), config, s.seed);
+    const values = new Map(specs.map((p) => [p.name, fresh(p.name) ? init.get(p.name)! : ck.params.get(p.name)!.data]));
+    return HubertModel.fromValues(gpu, config, values, { heads });
   }
   let config = req.config;
   if (!config && s.stage === 'pretrain' && s.iteration === 2 && req.from) config = loadCheckpoint(req.from).config;
   if (!config) throw new LabError('bad-input', `a new ${s.stage} run needs a model configuration (--preset)`);
-  if (s.stage === 'pretrain') config = { ...config, targets: s.clusters };
+  if (usesFrameTargets(s)) config = { ...config, targets: s.clusters };
   return HubertModel.create(gpu, config, s.seed, { heads: headsOf(s) });
 }
 
 /** Frame targets of train and dev entries: from the run folder when it has them, else fitted and saved there. */
-async function pretrainTargets(
+async function frameTargetsOf(
   gpu: Gpu,
   req: TrainRequest,
   model: HubertModel,
@@ -153,7 +167,7 @@ async function pretrainTargets(
   }
   let source: FeatureSource = { kind: 'mfcc' };
   let release = () => {};
-  if (s.iteration === 2) {
+  if (s.stage === 'pretrain' && s.iteration === 2) {
     if (!req.from) throw new LabError('bad-input', 'pre-training iteration 2 needs the iteration-1 checkpoint (--targets-from) for its layer features');
     const ck = loadCheckpoint(req.from);
     if (s.layer > ck.config.n_layers) throw new LabError('bad-input', `--layer ${s.layer}: the iteration-1 model has ${ck.config.n_layers} layers`);
@@ -210,7 +224,8 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
     if (asked && asked !== `${ck.config.kind}-${ck.config.size}`) {
       throw new LabError('bad-input', `resume: the run folder holds a ${ck.config.kind}-${ck.config.size} run, not ${asked}`);
     }
-    settings = { ...state.settings, steps: req.steps ?? state.settings.steps };
+    // Settings added since the run began take their defaults.
+    settings = { ...defaultSettings(state.settings.stage), ...state.settings, steps: req.steps ?? state.settings.steps };
     state.settings = settings;
     model = HubertModel.fromValues(gpu, ck.config, new Map([...ck.params].map(([k, t]) => [k, t.data])), { heads: ck.heads });
     moments = ck.extra;
@@ -232,8 +247,8 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
     if (trainEntries.length === corpus.entries.length && corpus.split('train').length === 0) emit({ kind: 'note', message: 'the corpus has no train split: training on every utterance' });
     const plan = new BatchPlan(trainEntries, { batchSeconds: settings.batchSeconds, maxBatch: settings.maxBatch, seed: settings.seed });
     if (plan.tooLong.length) emit({ kind: 'note', message: `${plan.tooLong.length} utterance(s) longer than --batch-seconds ${settings.batchSeconds} are left out` });
-    const targets =
-      settings.stage === 'pretrain' ? (await pretrainTargets(gpu, req, model, corpus, { train: trainEntries, dev }, runStore, hooks)).targets : undefined;
+    const targets = usesFrameTargets(settings) ? (await frameTargetsOf(gpu, req, model, corpus, { train: trainEntries, dev }, runStore, hooks)).targets : undefined;
+    const aux = settings.auxWeight > 0 ? { targets: targets!, weight: settings.auxWeight } : undefined;
 
     const runState = (): string => JSON.stringify({ ...state, counts: opt.stepCounts() } satisfies RunState);
     const checkpointBytes = async (): Promise<Uint8Array> => saveModel(model, { extra: await opt.state(), metadata: { train: runState() } });
@@ -276,7 +291,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
       const step = state.step + 1;
       const lr = learningRate(schedule, step);
       const encoderFrozen = settings.stage === 'finetune' && step <= settings.freezeEncoderSteps;
-      let lossSum = 0, frames = 0, correct = 0, audio = 0, micro = 0;
+      let lossSum = 0, auxSum = 0, frames = 0, correct = 0, audio = 0, micro = 0;
       while (micro < settings.accumulate) {
         const { entries, cursor } = plan.next(state.cursor);
         state.cursor = cursor;
@@ -287,7 +302,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
         const r: MicroResult = await adviseOnSize(settings, batch, () =>
           settings.stage === 'pretrain'
             ? maskedPrediction(model, batch, targets!, settings.mask!, rand, true)
-            : ctcObjective(model, batch, true, { mask: settings.mask ?? undefined, rand, encoderFrozen, extractorFrozen: frozenExtractor }),
+            : ctcObjective(model, batch, true, { mask: settings.mask ?? undefined, rand, encoderFrozen, extractorFrozen: frozenExtractor, aux }),
         );
         if (!Number.isFinite(r.loss)) {
           throw new NonFiniteError(
@@ -296,6 +311,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
           );
         }
         lossSum += r.loss;
+        auxSum += (r.auxLoss ?? 0) * (r.frames ?? 0);
         frames += r.frames ?? 0;
         correct += r.correct ?? 0;
         audio += batch.lengths.reduce((a, b) => a + b, 0) / 16000;
@@ -309,7 +325,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
         step,
         lr,
         microBatches: micro,
-        frozen: (name) => (frozenExtractor && name.startsWith('feature_extractor.')) || (encoderFrozen && !name.startsWith('ctc_proj.')),
+        frozen: (name) => (frozenExtractor && name.startsWith('feature_extractor.')) || (encoderFrozen && !name.startsWith('ctc_proj.') && !TARGET_HEAD.test(name)),
       });
       state.step = step;
       audioTotal += audio;
@@ -321,6 +337,7 @@ export async function train(gpu: Gpu, corpusStore: CorpusStore, runStore: RunSto
         steps: settings.steps,
         loss: lossSum / micro,
         accuracy: frames ? correct / frames : undefined,
+        auxLoss: aux && frames ? auxSum / frames : undefined,
         lr,
         gradNorm,
         clip,

@@ -40,6 +40,13 @@ export interface TrainSettings {
   kmeansIterations: number;
   /** Fine-tuning: updates during which only the CTC head trains; the extractor never trains. */
   freezeEncoderSteps: number;
+  /**
+   * CTC and fine-tuning: weight of an auxiliary loss added to CTC, the cross-entropy of every frame against its
+   * k-means target (`clusters` clusters of MFCC frames, as pre-training iteration 1), summed over each
+   * utterance's frames like CTC and averaged over utterances; 0 turns it off. It gives every frame a target from
+   * the first update, where CTC alone learns the timing and the letters' frequencies long before any sound.
+   */
+  auxWeight: number;
 }
 
 export function defaultSettings(stage: Stage): TrainSettings {
@@ -61,6 +68,7 @@ export function defaultSettings(stage: Stage): TrainSettings {
     kmeansFrames: 100_000,
     kmeansIterations: 20,
     freezeEncoderSteps: 0,
+    auxWeight: 0,
   };
   switch (stage) {
     case 'pretrain':
@@ -73,7 +81,7 @@ export function defaultSettings(stage: Stage): TrainSettings {
 }
 
 const positive = ['steps', 'batchSeconds', 'accumulate', 'lr', 'evalEvery', 'saveEvery', 'keep', 'clusters', 'kmeansFrames', 'kmeansIterations'] as const;
-const nonNegative = ['warmup', 'hold', 'weightDecay', 'maxGradNorm', 'devLimit', 'layer', 'freezeEncoderSteps'] as const;
+const nonNegative = ['warmup', 'hold', 'weightDecay', 'maxGradNorm', 'devLimit', 'layer', 'freezeEncoderSteps', 'auxWeight'] as const;
 
 /** Refuses settings that cannot run, naming the setting (before anything is loaded). */
 export function checkSettings(s: TrainSettings): void {
@@ -83,5 +91,6 @@ export function checkSettings(s: TrainSettings): void {
     if (!Number.isInteger(s[k])) throw new LabError('bad-input', `train: ${k} must be a whole number, got ${s[k]}`);
   }
   if (s.mask && !(s.mask.prob >= 0 && s.mask.prob <= 1 && s.mask.span >= 1)) throw new LabError('bad-input', `train: mask probability must lie in [0, 1] and span be at least 1`);
+  if (s.stage === 'pretrain' && s.auxWeight > 0) throw new LabError('bad-input', 'train: the auxiliary frame loss (auxWeight) belongs to the ctc and finetune stages; pre-training predicts frames already');
   if (s.clusters > 65535) throw new LabError('bad-input', `train: clusters ${s.clusters} is above 65535`);
 }

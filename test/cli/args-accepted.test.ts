@@ -60,6 +60,8 @@ describe('documented options are accepted', () => {
     await reaches('train', 'pretrain', '--iteration', '2', '--targets-from', ckpt, '--layer', '1', '--corpus', corpus, '--out', out);
     await reaches('train', 'finetune', '--from', ckpt, '--corpus', corpus, '--out', out, '--freeze-encoder-steps', '0', '--schedule', 'tri-stage', '--hold', '5');
     await reaches('train', 'ctc', '--preset', 'mamba-tiny', '--corpus', corpus, '--out', out, '--resume', '--steps=20', '--json');
+    await reaches('train', 'ctc', '--preset', 'mamba-tiny', '--corpus', corpus, '--out', out, '--aux-weight', '0.3', '--clusters', '50', '--kmeans-frames', '1000', '--kmeans-iterations', '5');
+    await reaches('train', 'finetune', '--from', ckpt, '--corpus', corpus, '--out', out, '--aux-weight', '0.3');
   });
 
   it('purity', async () => {

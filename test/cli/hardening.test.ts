@@ -349,6 +349,8 @@ describe('class 4: one shared parser, usage errors exit 2 with one line; main re
     [['train', 'pretrain', '--iteration', '3'], /^lab: --iteration needs an integer >= 1 and <= 2, not 3$/],
     [['train', 'ctc', '--iteration', '2'], /^lab: train: --iteration does not apply to ctc; it is for pretrain$/],
     [['train', 'ctc', '--preset', 'hyena-tiny', '--corpus', '.', '--out', '.'], /^lab: --preset: unknown preset "hyena-tiny"; presets are /],
+    [['train', 'pretrain', '--aux-weight', '0.3'], /^lab: train: --aux-weight does not apply to pretrain; it is for ctc, finetune$/],
+    [['train', 'ctc', '--preset', 'mamba-tiny', '--corpus', '.', '--out', '.', '--clusters', '50'], /^lab: --clusters shapes frame targets: for pretrain, or ctc with --aux-weight$/],
     [['train', 'ctc', '--mask-prob', '1.5'], /^lab: --mask-prob needs a number >= 0 and <= 1, not 1.5$/],
     [['train', 'ctc', '--schedule', 'cosin'], /^lab: --schedule "cosin" is not one of linear, cosine, tri-stage \(did you mean cosine\?\)$/],
     [['train'], /^lab: train: the stage is one of pretrain, finetune, ctc/],

@@ -273,6 +273,16 @@ export const useTrain = create<TrainState>()(
         dismiss: () => set({ error: undefined, notice: undefined }),
       };
     },
-    { name: 'lab.train', storage: keptStorage(), partialize: (s) => ({ form: s.form, selected: s.selected }) },
+    {
+      name: 'lab.train',
+      storage: keptStorage(),
+      partialize: (s) => ({ form: s.form, selected: s.selected }),
+      // A form kept by an earlier version takes the defaults of settings added since.
+      merge: (kept, current) => {
+        const k = kept as Partial<Pick<TrainState, 'form' | 'selected'>> | undefined;
+        if (!k?.form) return { ...current, ...k };
+        return { ...current, ...k, form: { ...k.form, settings: { ...settingsFor(k.form.choice), ...k.form.settings } } };
+      },
+    },
   ),
 );

@@ -36,6 +36,7 @@ const NUMBER_FLAGS: [keyof TrainSettings, string][] = [
   ['kmeansFrames', 'kmeans-frames'],
   ['kmeansIterations', 'kmeans-iterations'],
   ['freezeEncoderSteps', 'freeze-encoder-steps'],
+  ['auxWeight', 'aux-weight'],
 ];
 
 const BIG = 1e9;
@@ -66,10 +67,11 @@ const FLAGS: FlagSpecs = {
   'save-every': { type: 'int', min: 1, max: BIG },
   keep: { type: 'int', min: 1, max: 1_000_000 },
   'dev-limit': { type: 'int', min: 0, max: BIG },
-  clusters: { type: 'int', min: 2, max: 65535, sub: ['pretrain'] },
+  clusters: { type: 'int', min: 2, max: 65535 },
   layer: { type: 'int', min: 0, max: 1024, sub: ['pretrain'] },
-  'kmeans-frames': { type: 'int', min: 1, max: BIG, sub: ['pretrain'] },
-  'kmeans-iterations': { type: 'int', min: 1, max: 100_000, sub: ['pretrain'] },
+  'kmeans-frames': { type: 'int', min: 1, max: BIG },
+  'kmeans-iterations': { type: 'int', min: 1, max: 100_000 },
+  'aux-weight': { type: 'number', min: 0, max: 1000, sub: ['ctc', 'finetune'] },
   'freeze-encoder-steps': { type: 'int', min: 0, max: BIG, sub: ['finetune'] },
 };
 
@@ -97,7 +99,8 @@ function progressText(e: TrainEvent): string | undefined {
   switch (e.kind) {
     case 'step': {
       const eta = e.eta >= 3600 ? `${(e.eta / 3600).toFixed(1)} h` : e.eta >= 60 ? `${(e.eta / 60).toFixed(1)} min` : `${e.eta.toFixed(0)} s`;
-      const acc = e.accuracy === undefined ? '' : ` acc ${(100 * e.accuracy).toFixed(1)}%`;
+      const aux = e.auxLoss === undefined ? '' : ` frame loss ${e.auxLoss.toFixed(3)}`;
+      const acc = e.accuracy === undefined ? '' : `${aux} acc ${(100 * e.accuracy).toFixed(1)}%`;
       return `update ${e.step}/${e.steps} loss ${e.loss.toFixed(4)}${acc} lr ${e.lr.toExponential(2)} |g| ${e.gradNorm.toFixed(2)} ${e.rate.toFixed(1)} audio s/s ETA ${eta}`;
     }
     case 'eval':
@@ -147,7 +150,7 @@ export const trainCommand: Command = {
     '[--steps N --batch-seconds S --accumulate N --lr X --warmup N --schedule linear|cosine|tri-stage --clusters K --mask-prob P --mask-span N ' +
     '--eval-every N --save-every N --keep N --seed N] [--resume] [--json]\n' +
     '       npm run -s lab -- train finetune --from CKPT --corpus DIR --out DIR [--freeze-encoder-steps N ...]\n' +
-    '       npm run -s lab -- train ctc (--preset mamba-tiny | --from CKPT) --corpus DIR --out DIR [...]',
+    '       npm run -s lab -- train ctc (--preset mamba-tiny | --from CKPT) --corpus DIR --out DIR [--aux-weight W --clusters K ...]',
   flags: FLAGS,
   maxPositionals: 1,
   async run(args) {
@@ -163,6 +166,8 @@ export const trainCommand: Command = {
     if (!resume && !config && ((stage === 'ctc' && !fromGiven) || (stage === 'pretrain' && settings.iteration === 1))) {
       throw new UsageError(`train ${stage} needs --preset (e.g. mamba-tiny)${stage === 'ctc' ? ' or --from CKPT' : ''}`);
     }
+    const kmeansFlag = ['clusters', 'kmeans-frames', 'kmeans-iterations'].find((f) => args.flags[f] !== undefined);
+    if (kmeansFlag && stage !== 'pretrain' && !(settings.auxWeight > 0)) throw new UsageError(`--${kmeansFlag} shapes frame targets: for pretrain, or ${stage} with --aux-weight`);
     if (stage === 'ctc' && fromGiven && config) throw new UsageError('train ctc takes --preset (a new model) or --from CKPT (its weights), not both');
     try {
       await checkFile(join(corpusDir, MANIFEST_FILE), '');

@@ -57,7 +57,7 @@ function Chart({ title, points, series, testId, log, percent }: { title: string;
   );
 }
 
-/** Loss; masked accuracy (pre-training) or dev WER/CER (CTC); learning rate; gradient norm. */
+/** Loss; masked accuracy (pre-training) or dev WER/CER (CTC, with the frame-target accuracy of its auxiliary loss); learning rate; gradient norm. */
 export function Curves({ events, ctc }: { events: readonly TrainEvent[]; ctc: boolean }) {
   const points = curvePoints(events);
   if (points.length === 0) return null;
@@ -72,6 +72,15 @@ export function Curves({ events, ctc }: { events: readonly TrainEvent[]; ctc: bo
           { key: 'devLoss', name: 'dev masked loss', color: '#c0392b' },
         ]}
       />
+      {ctc && points.some((p) => p.accuracy !== undefined) && (
+        <Chart
+          title="Frame-target accuracy (auxiliary loss)"
+          testId="accuracy-chart"
+          points={points}
+          percent
+          series={[{ key: 'accuracy', name: 'train', color: '#3b6ea5' }]}
+        />
+      )}
       {ctc ? (
         <Chart
           title="Dev error rates"
