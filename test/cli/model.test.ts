@@ -54,4 +54,26 @@ describe('lab model export', () => {
     expect(() => execFileSync('npm', ['run', '-s', 'lab', '--', 'model', 'export', from, '--out', out], { encoding: 'utf8', stdio: 'pipe' })).toThrow(/exists; give --force/);
     expect(lab('model', 'export', from, '--out', out, '--force')).toContain('optimiser state dropped');
   }, 120_000);
+
+  it('--heads keeps the named heads only: a CTC model trained with the auxiliary frame loss ships without its pre-training head', () => {
+    const config = presetByName('mamba-tiny');
+    const heads = { pretrainHead: true, ctcHead: true };
+    const specs = parameterSpecs(config, heads);
+    const values = initialValues(specs, config, 6);
+    const params = new Map(specs.map((s) => [s.name, { shape: [...s.shape], data: values.get(s.name)! }]));
+    const dir = mkdtempSync(join(tmpdir(), 'export-'));
+    const from = join(dir, 'step.safetensors');
+    writeFileSync(from, saveCheckpoint({ config, heads, params, extra: new Map(), metadata: {} }));
+    const out = join(dir, 'ctc.safetensors');
+    expect(JSON.parse(lab('model', 'export', from, '--out', out, '--heads', 'ctc', '--json')).params).toBe(countParameters(config, { ctcHead: true }));
+    const exported = loadCheckpoint(new Uint8Array(readFileSync(out)));
+    expect(exported.heads).toEqual({ pretrainHead: false, ctcHead: true });
+    expect([...exported.params.keys()].sort()).toEqual(parameterSpecs(config, { ctcHead: true }).map((p) => p.name).sort());
+    for (const [name, t] of exported.params) expect([...t.data], name).toEqual([...values.get(name)!]);
+    const ctcOnly = join(dir, 'only.safetensors');
+    writeFileSync(ctcOnly, readFileSync(out));
+    expect(() => execFileSync('npm', ['run', '-s', 'lab', '--', 'model', 'export', ctcOnly, '--out', join(dir, 'x.safetensors'), '--heads', 'pretrain'], { encoding: 'utf8', stdio: 'pipe' })).toThrow(
+      /--heads pretrain: .*only\.safetensors has no pretrain head/,
+    );
+  }, 120_000);
 });

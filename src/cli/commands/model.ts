@@ -3,8 +3,8 @@ import { access, readFile, rename, writeFile } from 'node:fs/promises';
 import { forwardMacs } from '../../bench/macs.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../models/checkpoint.ts';
 import { hopSamples } from '../../models/config.ts';
-import { countParameters } from '../../models/parameters.ts';
-import { checkFile, checkOutDir, numberFlag, presetFlag, stringFlag, UsageError, type Args } from '../args.ts';
+import { countParameters, parameterSpecs } from '../../models/parameters.ts';
+import { checkFile, checkOutDir, listFlag, numberFlag, presetFlag, stringFlag, UsageError, type Args } from '../args.ts';
 import type { Command } from '../command.ts';
 import { dirname } from 'node:path';
 
@@ -26,8 +26,9 @@ function info(args: Args) {
 
 /**
  * A training checkpoint -> the model alone (configuration, heads, weights and the run's metadata; no optimiser
- * moments or other extra tensors): what ships in public/models. Validated on the way in; written atomically and
- * never over an existing file unless --force.
+ * moments or other extra tensors): what ships in public/models. --heads keeps some of the checkpoint's heads only
+ * (a CTC model trained with the auxiliary frame loss ships without its pre-training head). Validated on the way
+ * in; written atomically and never over an existing file unless --force.
  */
 async function exportModel(args: Args) {
   const from = args.positionals[1];
@@ -38,6 +39,15 @@ async function exportModel(args: Args) {
   const exists = await access(out, constants.F_OK).then(() => true, () => false);
   if (exists && !args.flags.force) throw new UsageError(`model export: ${out} exists; give --force to replace it`);
   const checkpoint = loadCheckpoint(new Uint8Array(await readFile(from)));
+  if (args.flags.heads !== undefined) {
+    const keep = listFlag(args, 'heads', []);
+    const has = { pretrain: checkpoint.heads.pretrainHead === true, ctc: checkpoint.heads.ctcHead === true };
+    const missing = keep.find((h) => !has[h as keyof typeof has]);
+    if (missing) throw new UsageError(`model export: --heads ${missing}: ${from} has no ${missing} head`);
+    checkpoint.heads = { pretrainHead: keep.includes('pretrain'), ctcHead: keep.includes('ctc') };
+    const names = new Set(parameterSpecs(checkpoint.config, checkpoint.heads).map((p) => p.name));
+    for (const name of [...checkpoint.params.keys()]) if (!names.has(name)) checkpoint.params.delete(name);
+  }
   const bytes = saveCheckpoint({ ...checkpoint, extra: new Map() });
   const tmp = `${out}.tmp-${process.pid}`;
   await writeFile(tmp, bytes);
@@ -49,12 +59,13 @@ async function exportModel(args: Args) {
 
 export const model: Command = {
   summary: 'Describe a model preset (parameters, multiply-accumulates; no GPU), or export a training checkpoint as the model alone.',
-  usage: 'npm run -s lab -- model info [--preset mamba-base] [--seconds 10] [--json]\n       npm run -s lab -- model export CKPT --out FILE [--force] [--json]',
+  usage: 'npm run -s lab -- model info [--preset mamba-base] [--seconds 10] [--json]\n       npm run -s lab -- model export CKPT --out FILE [--heads ctc|pretrain|ctc,pretrain] [--force] [--json]',
   flags: {
     preset: { type: 'string', sub: ['info'] },
     seconds: { type: 'number', above: 0, max: 86400, sub: ['info'] },
     out: { type: 'string', sub: ['export'] },
     force: { type: 'bool', sub: ['export'] },
+    heads: { type: 'list', choices: ['ctc', 'pretrain'], sub: ['export'] },
   },
   maxPositionals: 2,
   async run(args) {
