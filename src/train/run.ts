@@ -115,7 +115,7 @@ function headsOf(settings: TrainSettings, fromHeads?: ParameterOptions): Paramet
   // The auxiliary loss scores frames with the masked-prediction head; fine-tuning keeps mask_emb (and with it
   // that head) for the masking it applies.
   const pretrainHead = settings.auxWeight > 0 || (settings.stage === 'finetune' && (fromHeads?.pretrainHead ?? false));
-  return { pretrainHead, ctcHead: true };
+  return pretrainHead ? { pretrainHead, ctcHead: true } : { ctcHead: true };
 }
 
 /** The masked-prediction head's parameters that start fresh when a run's own k-means targets give their meaning. */
