@@ -1,7 +1,7 @@
 // The Transcribe page end to end: a fake microphone (a WAV from public/eval, led by silence, looped by Chromium)
-// through the AudioWorklet, the SharedArrayBuffer ring and the asr worker to the shipped CTC model; a dropped file whose
-// transcript is held to the model's reading of it, with an SRT download; an uploaded checkpoint;
-// the long-stream chart; and the microphone denied. Other tests write checkpoints with random initial values by the
+// through the AudioWorklet, the SharedArrayBuffer ring and the asr worker to the shipped CTC model, its readings held
+// to the reference; a dropped file whose transcript is held to the model's reading of it, with an SRT download; an
+// uploaded checkpoint; the long-stream chart; and the microphone denied. Other tests write checkpoints with random initial values by the
 // lab's own checkpoint code: their words are garbage, so those tests assert the mechanics.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -31,6 +31,11 @@ const SHIPPED = `shipped:${(JSON.parse(readFileSync('public/models/index.json', 
  * rounding may move a frame's argmax, hence a bound rather than equality).
  */
 const SHIPPED_TEXT = 'FOL THIEN INCIND THESSISIFO MIIS';
+/**
+ * The live path's bound on a reading of EVAL_TEXT: the file reading above has CER 0.56 against it, the microphone's
+ * readings (resampled twice, cut into frames at another phase) 0.47-0.60 on lavapipe.
+ */
+const LIVE_CER = 0.65;
 
 /** An eval utterance led by 1.5 s of silence (capture starts when getUserMedia opens and may miss the start). */
 function microphoneWav(source = EVAL_WAV, name = 'microphone.wav'): string {
@@ -112,6 +117,11 @@ test.describe('with a fake microphone', () => {
     // This run's compute and state per push, drawn against stream time.
     await page.getByTestId('live-charts').locator('summary').click();
     await expect(page.getByTestId('live-compute-chart').locator('path.recharts-curve').first()).toHaveAttribute('d', /^M[\d.,\s-]+L/);
+    // Each final segment is one reading of the looped utterance (2.5 s of silence between readings end it; the first
+    // may be cut). The best reading so far is held to the reference: within CER LIVE_CER (its WER is near 1 at this
+    // model's spelling, so a WER bound would say nothing; random weights read at CER ~1).
+    const bestReading = async () => Math.min(Infinity, ...(await page.getByTestId('final').allTextContents()).map((t) => errorRates([{ ref: EVAL_TEXT, hyp: t.trim() }]).cer));
+    await expect.poll(bestReading, { timeout: 60_000 }).toBeLessThanOrEqual(LIVE_CER);
     // Mamba's state does not grow.
     const state = await page.getByTestId('state-size').textContent();
     await page.getByRole('button', { name: 'Stop' }).click();
@@ -120,9 +130,6 @@ test.describe('with a fake microphone', () => {
     const stopped = await stat(page, 'chunks');
     await page.waitForTimeout(1000);
     expect(await stat(page, 'chunks')).toBe(stopped);
-    // Final segments came out. Their text is not held to a bound: this early model leaves runs of blanks inside words
-    // that end segments mid-utterance, so a segment is not the utterance (the file below is held to its reading).
-    await expect(page.getByTestId('final').first()).toHaveText(/[A-Z']/);
 
     // A dropped WAV file: progress, a transcript, and an SRT download.
     const bytes = readFileSync(EVAL_WAV).toString('base64');
