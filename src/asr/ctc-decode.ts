@@ -3,7 +3,8 @@
 // the end of a segment. Both give the words of their best hypothesis with times from the CTC spikes (the frames each
 // emitted character occupies), in seconds of the stream (absolute frame numbers times the frame duration).
 //
-// Scores are natural logs: acoustic ln P(prefix) + lmWeight * ln P_lm(words) + wordBonus * (number of words).
+// Scores are natural logs: acoustic ln P(prefix) + lmWeight * ln P_lm(words) + wordBonus * (number of words), the
+// word in progress charged as the LM's unknown-word speller prices its letters so far until it ends.
 // The prefix search keeps, per prefix, the probability of its alignments ending in blank (pb) and in its last label
 // (pnb), as in Hannun et al. (2014). A repeated `|`, or `|` at the start, leaves the text unchanged and stays the same
 // prefix. With width 1 it follows the greedy path whenever each frame's best label has probability above 1/2 (then
@@ -125,8 +126,16 @@ interface Node {
   /** The last label (-1 for the empty prefix). */
   id: number;
   parent: Node | undefined;
+  /**
+   * Frames of its label's spike: from the first frame the label is the frame's best, on while it stays the best;
+   * until it has been the best anywhere, the frame where it was most probable so far.
+   */
   first: number;
   last: number;
+  /** Whether the label has been a frame's best (then `first` is fixed). */
+  peaked: boolean;
+  /** Until then, the label's log-probability at `first`. */
+  best: number;
   /** Sum of the LM log-probabilities of its completed words. */
   lm: number;
   /** Completed words. */
@@ -134,6 +143,8 @@ interface Node {
   context: LmContext;
   /** Characters of the word in progress. */
   word: string;
+  /** The LM's charge for the word in progress so far (NgramLm.partialLogProb; 0 without one). */
+  partial: number;
 }
 
 interface Entry {
@@ -171,12 +182,12 @@ export class PrefixBeamSearch implements CtcDecoder {
   }
 
   reset(): void {
-    const root: Node = { uid: this.uid++, id: -1, parent: undefined, first: 0, last: 0, lm: 0, words: 0, context: this.opts.lm?.start() ?? [], word: '' };
+    const root: Node = { uid: this.uid++, id: -1, parent: undefined, first: 0, last: 0, peaked: true, best: 0, lm: 0, words: 0, context: this.opts.lm?.start() ?? [], word: '', partial: 0 };
     this.beam = [{ node: root, pb: 0, pnb: NEG }];
   }
 
   private child(parent: Node, id: number, t: number): Node {
-    const node: Node = { uid: this.uid++, id, parent, first: t, last: t, lm: parent.lm, words: parent.words, context: parent.context, word: '' };
+    const node: Node = { uid: this.uid++, id, parent, first: t, last: t, peaked: false, best: -Infinity, lm: parent.lm, words: parent.words, context: parent.context, word: '', partial: 0 };
     if (id === BOUNDARY) {
       // parent.word is non-empty here: `|` at the start or after `|` never makes a child.
       node.words++;
@@ -185,12 +196,15 @@ export class PrefixBeamSearch implements CtcDecoder {
         node.lm += s.logProb;
         node.context = s.context;
       }
-    } else node.word = parent.word + VOCAB[id];
+    } else {
+      node.word = parent.word + VOCAB[id];
+      if (this.opts.lm) node.partial = this.opts.lm.partialLogProb(node.context, node.word);
+    }
     return node;
   }
 
   private score(e: Entry): number {
-    return lse(e.pb, e.pnb) + this.weight * e.node.lm + this.bonus * e.node.words;
+    return lse(e.pb, e.pnb) + this.weight * (e.node.lm + e.node.partial) + this.bonus * e.node.words;
   }
 
   step(row: ArrayLike<number>, t: number): void {
@@ -211,7 +225,7 @@ export class PrefixBeamSearch implements CtcDecoder {
       stay.pb = lse(stay.pb, total + row[BLANK]);
       if (node.id >= 1) {
         stay.pnb = lse(stay.pnb, pnb + row[node.id]);
-        if (node.last === t - 1 && top === node.id) node.last = t; // the spike goes on while the label is the frame's best
+        spike(node, t, row, top);
       }
       for (let c = 1; c < VOCAB_SIZE; c++) {
         const lp = row[c];
@@ -227,6 +241,7 @@ export class PrefixBeamSearch implements CtcDecoder {
         const key = `${node.uid}:${c}`;
         let ch = known.get(key);
         if (!ch) known.set(key, (ch = this.child(node, c, t)));
+        spike(ch, t, row, top);
         const e = at(ch);
         e.pnb = lse(e.pnb, (c === node.id ? pb : total) + lp);
       }
@@ -236,10 +251,10 @@ export class PrefixBeamSearch implements CtcDecoder {
     this.beam = scored.slice(0, this.width).map((x) => x.e);
   }
 
-  /** The final score of an entry: the word in progress and the end of the sentence scored by the LM. */
+  /** The final score of an entry: the word in progress (in place of its charge so far) and the end of the sentence scored by the LM. */
   private closing(e: Entry): number {
-    let s = this.score(e);
     const { node } = e;
+    let s = this.score(e) - this.weight * node.partial;
     if (node.word) s += this.bonus;
     if (this.opts.lm) {
       let ctx = node.context;
@@ -292,6 +307,19 @@ export class PrefixBeamSearch implements CtcDecoder {
   /** The beam's prefixes and scores, best first (for tests and inspection). */
   hypotheses(): { text: string; score: number }[] {
     return this.beam.map((e) => ({ text: this.hypothesis(e.node).text, score: this.score(e) }));
+  }
+}
+
+/** Frame t (log-probabilities `row`, best label `top`) for the spike of a prefix's last label (Node.first). */
+function spike(node: Node, t: number, row: ArrayLike<number>, top: number): void {
+  if (top === node.id) {
+    if (!node.peaked) {
+      node.first = node.last = t;
+      node.peaked = true;
+    } else if (node.last === t - 1) node.last = t;
+  } else if (!node.peaked && row[node.id] > node.best) {
+    node.first = node.last = t;
+    node.best = row[node.id];
   }
 }
 

@@ -259,9 +259,24 @@ export class NgramLm {
 
   /** Natural log of P(spelling) under the character model (end-of-word included). */
   spellingLogProb(word: string): number {
-    let lp = this.spellCache.get(word);
+    return this.lettersLogProb(word, true);
+  }
+
+  /**
+   * What a word in progress has cost so far, `prefix` being its first letters: ln P(<unk> | context) + ln P_char(prefix)
+   * without the end of word. The beam search charges it until the word ends, when the word's own score replaces it
+   * (otherwise an unfinished word would cost nothing, and prefixes that never end a word would win the beam).
+   */
+  partialLogProb(context: LmContext, prefix: string): number {
+    return Math.log(this.model.prob(context, UNK)) + this.lettersLogProb(prefix, false);
+  }
+
+  private lettersLogProb(letters: string, ended: boolean): number {
+    const key = ended ? `${letters}$` : letters;
+    let lp = this.spellCache.get(key);
     if (lp === undefined) {
-      const ids = spell(word);
+      const ids = spell(letters);
+      if (!ended) ids.pop();
       const hist: number[] = new Array<number>(this.speller.order - 1).fill(CHAR_START);
       lp = 0;
       for (const id of ids) {
@@ -269,7 +284,7 @@ export class NgramLm {
         hist.push(id);
       }
       if (this.spellCache.size > 10000) this.spellCache.clear();
-      this.spellCache.set(word, lp);
+      this.spellCache.set(key, lp);
     }
     return lp;
   }

@@ -109,6 +109,16 @@ describe('CTC decoders', () => {
     expect(decodeLogProbs(lp, V, T, FS, { beam: 8, wordBonus: 2 }).text).toBe('THE KAT SAT');
   });
 
+  it('with an LM, a word it has never seen ends where the acoustics end it (an unfinished word is not free)', () => {
+    // Were the word in progress free until it ends, the prefixes that never end one would fill the beam after ZUB:
+    // "THE ZUBSATONTHEKOG".
+    const lm = NgramLm.build(['the cat sat on the mat', 'a cat and a dog', 'the cat ate']);
+    const frames: Record<string, number>[] = [];
+    for (const ch of 'THE ZUB SAT ON THE KOG') frames.push(ch === ' ' ? { ' ': 0.8, _: 0.18 } : { [ch]: 0.9 }, { _: 0.9 });
+    const lp = matrix(frames);
+    expect(decodeLogProbs(lp, V, frames.length, FS, { beam: 8, lm, lmWeight: 0.5 }).text).toBe('THE ZUB SAT ON THE KOG');
+  });
+
   it('a leading or repeated word boundary adds no empty word', () => {
     const lp = matrix([{ ' ': 0.9 }, { A: 0.9 }, { ' ': 0.9 }, { _: 0.9 }, { ' ': 0.9 }, { B: 0.9 }, { ' ': 0.9 }]);
     for (const beam of [0, 1, 4]) expect(decodeLogProbs(lp, V, 7, FS, { beam }).words.map((w) => w.word)).toEqual(['A', 'B']);
