@@ -24,7 +24,7 @@ test('pre-train on the eval set, fine-tune from its checkpoint, see the curves, 
   await page.getByLabel('stage', { exact: true }).selectOption('pretrain1');
   await page.getByLabel('model kind').selectOption('mamba');
   await page.getByLabel('model size').selectOption('tiny');
-  await setShortRun(page, { 'k-means clusters': '8' });
+  await setShortRun(page, { 'k-means clusters (frame targets)': '8' });
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByTestId('notice')).toHaveText(/^Done: 2 updates/, { timeout: 150_000 });
   await expectCurve(page, 'loss-chart');
@@ -35,15 +35,17 @@ test('pre-train on the eval set, fine-tune from its checkpoint, see the curves, 
   const pretrainRun = page.getByTestId('runs').locator('tbody tr').filter({ hasText: 'pre-training 1' });
   await expect(pretrainRun).toContainText('step-0000002.safetensors');
 
-  // Fine-tuning from that run's last checkpoint: CTC, two updates, dev WER.
+  // Fine-tuning from that run's last checkpoint: CTC with the auxiliary frame loss (its own 8 k-means targets), two
+  // updates, dev WER and the frame-target accuracy.
   await pretrainRun.getByRole('button', { name: 'Fine-tune this' }).click();
   await expect(page.getByLabel('stage', { exact: true })).toHaveValue('finetune');
   await expect(page.getByLabel('from checkpoint')).toContainText('step-0000002.safetensors');
-  await setShortRun(page, { 'updates with the encoder frozen': '1' });
+  await setShortRun(page, { 'updates with the encoder frozen': '1', 'frame-target loss weight (0: off)': '0.3', 'k-means clusters (frame targets)': '8' });
   await page.getByRole('button', { name: 'Start training' }).click();
   await expect(page.getByTestId('notice')).toHaveText(/^Done: 2 updates/, { timeout: 150_000 });
   await expectCurve(page, 'loss-chart');
   await expect(page.getByTestId('wer-chart')).toBeVisible();
+  await expectCurve(page, 'accuracy-chart');
   await expectCurve(page, 'lr-chart');
 
   // The fine-tuned checkpoint downloads as safetensors: an 8-byte little-endian header length, then JSON.
