@@ -251,7 +251,7 @@ export class PrefixBeamSearch implements CtcDecoder {
     this.beam = scored.slice(0, this.width).map((x) => x.e);
   }
 
-  /** The final score of an entry: the word in progress (in place of its charge so far) and the end of the sentence scored by the LM. */
+  /** The final score of an entry: the LM scores the word in progress (in place of its charge so far) and the end. */
   private closing(e: Entry): number {
     const { node } = e;
     let s = this.score(e) - this.weight * node.partial;
