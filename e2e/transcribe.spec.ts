@@ -1,8 +1,8 @@
 // The Transcribe page end to end: a fake microphone (a WAV from public/eval, led by silence, looped by Chromium)
 // through the AudioWorklet, the SharedArrayBuffer ring and the asr worker to the shipped CTC model, its readings held
 // to the reference; a dropped file whose transcript is held to the model's reading of it, with an SRT download; an
-// uploaded checkpoint; the long-stream chart; and the microphone denied. Other tests write checkpoints with random initial values by the
-// lab's own checkpoint code: their words are garbage, so those tests assert the mechanics.
+// uploaded checkpoint; the long-stream chart; and the microphone denied. Other tests write checkpoints with random
+// initial values by the lab's own checkpoint code: their words are garbage, so those tests assert the mechanics.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
