@@ -31,14 +31,18 @@ const SHIPPED = `shipped:${(JSON.parse(readFileSync('public/models/index.json', 
  * rounding may move a frame's argmax, hence a bound rather than equality).
  */
 const SHIPPED_TEXT = 'FOL THIEN INCIND THESSISIFO MIIS';
+/** The fake microphone's utterance (public/eval, a voice the model never heard) and what it says. */
+const MIC_WAV = resolve('public/eval/wav/eval-000098.wav');
+const MIC_TEXT = 'AND HE WAS FOUND OF THEM';
 /**
- * The live path's bound on a reading of EVAL_TEXT: the file reading above has CER 0.56 against it, the microphone's
- * readings (resampled twice, cut into frames at another phase) 0.47-0.60 on lavapipe.
+ * The live path's word error bound on a reading of MIC_TEXT: the file reads "AND HE WAS FAND OF THEM" (WER 0.17), and
+ * so did the microphone's first reading (resampled twice, cut into frames at another phase) in 3 of 4 runs on
+ * lavapipe, the fourth "AND HE WAS FOND OF THEM"; the bound leaves room for another driver's rounding.
  */
-const LIVE_CER = 0.65;
+const LIVE_WER = 0.5;
 
 /** An eval utterance led by 1.5 s of silence (capture starts when getUserMedia opens and may miss the start). */
-function microphoneWav(source = EVAL_WAV, name = 'microphone.wav'): string {
+function microphoneWav(source = MIC_WAV, name = 'microphone.wav'): string {
   mkdirSync(DIR, { recursive: true });
   const audio = decodeWav(readFileSync(source));
   const lead = Math.round(1.5 * audio.sampleRate);
@@ -118,10 +122,9 @@ test.describe('with a fake microphone', () => {
     await page.getByTestId('live-charts').locator('summary').click();
     await expect(page.getByTestId('live-compute-chart').locator('path.recharts-curve').first()).toHaveAttribute('d', /^M[\d.,\s-]+L/);
     // Each final segment is one reading of the looped utterance (2.5 s of silence between readings end it; the first
-    // may be cut). The best reading so far is held to the reference: within CER LIVE_CER (its WER is near 1 at this
-    // model's spelling, so a WER bound would say nothing; random weights read at CER ~1).
-    const bestReading = async () => Math.min(Infinity, ...(await page.getByTestId('final').allTextContents()).map((t) => errorRates([{ ref: EVAL_TEXT, hyp: t.trim() }]).cer));
-    await expect.poll(bestReading, { timeout: 60_000 }).toBeLessThanOrEqual(LIVE_CER);
+    // may be cut). The best reading so far is held to the reference: within WER LIVE_WER (random weights read at ~1).
+    const bestReading = async () => Math.min(Infinity, ...(await page.getByTestId('final').allTextContents()).map((t) => errorRates([{ ref: MIC_TEXT, hyp: t.trim() }]).wer));
+    await expect.poll(bestReading, { timeout: 60_000 }).toBeLessThanOrEqual(LIVE_WER);
     // Mamba's state does not grow.
     const state = await page.getByTestId('state-size').textContent();
     await page.getByRole('button', { name: 'Stop' }).click();
