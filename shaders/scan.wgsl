@@ -8,7 +8,7 @@
 // Layouts (row-major): u, dt, z, out, dout, du, ddt, dz (b, l, d_inner); B, C (b, l, n);
 // chunk start states (b, d_inner, nchunks, n); initial / final state (b, d_inner, n).
 //
-// Every kernel reads its small weights, the initial state and B, C from one `packed` buffer that
+// Every kernel but scan_step reads its small weights, the initial state and B, C from one `packed` buffer that
 // scan_pack fills (so no entry point binds more than 10 storage buffers). n8 = n rounded up to 8;
 // padding is zero (a padded state has A = 0, B = C = 0: it stays 0 and adds nothing).
 //   [0, d)                          dt_bias
@@ -27,6 +27,9 @@
 //                         writes every chunk's start state on the way
 //   scan_seq_fused        the same for n <= 24 with every state in registers: one pass over time (one
 //                         softplus and one output write per step instead of one per block of 8 states)
+//   scan_step             streaming step: one invocation per (b, channel) over the chunk's few frames,
+//                         reading the weights, B, C and the carried state directly (no pack: one dispatch)
+//                         and overwriting the state with the one after the last frame
 //   scan_chunk_state      chunked pass 1: one invocation per (b, channel, chunk), scans the chunk from
 //                         a zero state; records the chunk's end state and its sum of delta (the chunk's
 //                         decay product is exp(A * sum delta), so the sum stands for the product)
@@ -99,6 +102,15 @@ const LN2 = 0.6931471805599453;
 @group(0) @binding(8) var<storage, read_write> ddt: array<f32>;         // scan_bwd
 @group(0) @binding(9) var<storage, read_write> dz: array<f32>;          // scan_bwd
 @group(0) @binding(10) var<storage, read_write> work: array<f32>;       // scan_bwd
+
+// ---- scan_step bindings (u, dt, z as above)
+@group(0) @binding(3) var<storage, read> st_dt_bias: array<f32>;
+@group(0) @binding(5) var<storage, read> st_a_log: array<f32>;
+@group(0) @binding(6) var<storage, read> st_d: array<f32>;
+@group(0) @binding(7) var<storage, read> st_b: array<f32>;
+@group(0) @binding(8) var<storage, read> st_c: array<f32>;
+@group(0) @binding(9) var<storage, read_write> st_h: array<f32>;        // (b, d, n): in the carried state, out the next
+@group(0) @binding(10) var<storage, read_write> st_out: array<f32>;
 
 // ---- scan_chunk_carry bindings
 @group(0) @binding(1) var<storage, read> cr_tmp: array<f32>;
@@ -412,6 +424,64 @@ fn scan_seq_fused(@builtin(global_invocation_id) gid: vec3<u32>) {
     ok = ok & all_finite(h4) & all_finite(h5);
   }
   if (!ok) { atomicOr(&flag, 1u); }
+}
+
+// B_t or C_t (row `row` of (b, l, n)), states s0 .. s0+3 (0 past n).
+fn step_b4(row: u32, s0: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (s0 + j < p.n) { v[j] = st_b[row * p.n + s0 + j]; }
+  }
+  return v;
+}
+
+fn step_c4(row: u32, s0: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (s0 + j < p.n) { v[j] = st_c[row * p.n + s0 + j]; }
+  }
+  return v;
+}
+
+// Streaming step. Grid: (ceil(d / 64), b). The states go in blocks of 4, each in one vec4 register over the l
+// frames, adding its <h_t, C_t> into out (the first block starts from D u, the last applies the gate); a block's
+// state after the last frame replaces the carried one. Padded states (past n) have A = 0 and B = C = 0: they stay 0.
+@compute @workgroup_size(64)
+fn scan_step(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let di = gid.x;
+  let bi = gid.y;
+  if (di >= p.d) { return; }
+  let bias = st_dt_bias[di];
+  let dskip = st_d[di];
+  let hb = (bi * p.d + di) * p.n;
+  let blocks = (p.n + 3u) / 4u;
+  for (var k = 0u; k < blocks; k++) {
+    let s0 = 4u * k;
+    var a = vec4<f32>(0.0);   // A * log2(e)
+    var h = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+      if (s0 + j < p.n) {
+        a[j] = -exp(st_a_log[di * p.n + s0 + j]) * LOG2E;
+        h[j] = st_h[hb + s0 + j];
+      }
+    }
+    for (var t = 0u; t < p.l; t++) {
+      let row = bi * p.l + t;
+      let i = row * p.d + di;
+      let uv = u[i];
+      let delta = softplus(dt[i] + bias);
+      h = exp2(delta * a) * h + (delta * uv) * step_b4(row, s0);
+      var y = select(st_out[i], dskip * uv, k == 0u) + dot(h, step_c4(row, s0));
+      if (HAS_Z && k + 1u == blocks) {
+        let zv = z[i];
+        y *= zv * sigmoid(zv);
+      }
+      st_out[i] = y;
+    }
+    for (var j = 0u; j < 4u; j++) {
+      if (s0 + j < p.n) { st_h[hb + s0 + j] = h[j]; }
+    }
+  }
 }
 
 // Chunked pass 1. Grid: (ceil(d / 64), nchunks, b). chunk_tmp = [h_end (b, d, nchunks, n) | dsum (b, d, nchunks)].

@@ -198,15 +198,25 @@ export function scanForward(enc: Encoder, x: ScanInputs, opts: ScanOptions = {})
 }
 
 /**
- * Streaming step: k >= 1 new frames (inputs with l = k) from the carried state h (b, d_inner, n).
- * Returns the k outputs and the new state (a new tensor; `h` is left as it was). Feeding a sequence
- * through in pieces of any sizes gives the full forward's outputs.
+ * Streaming step: k >= 1 new frames (inputs with l = k) from the carried state h (b, d_inner, n), which is
+ * overwritten with the state after the last frame. Returns the k outputs (b, k, d_inner). One dispatch that reads
+ * the weights, B and C where they are (the forward's packed copy costs a dispatch per chunk). Feeding a sequence
+ * through in pieces of any sizes gives the full forward's outputs. Nothing flags a non-finite value here: a NaN in
+ * the inputs reaches the outputs and the state.
  */
-export function scanStep(enc: Encoder, x: ScanInputs, h: Tensor): { out: Tensor; h: Tensor; nonFinite: Tensor<'u32'> } {
+export function scanStep(enc: Encoder, x: ScanInputs, h: Tensor): Tensor {
   const s = scanDims(x);
-  const r = scanForward(enc, x, { h0: h, chunk: s.l, form: 'sequential' });
-  enc.releaseAfter(r.states);
-  return { out: r.out, h: r.hT, nonFinite: r.nonFinite };
+  const gpu = enc.gpu;
+  assertShape(h, [s.b, s.d, s.n], 'scan: h0');
+  const out = gpu.tensor([s.b, s.l, s.d], 'f32', undefined, 'scan.out');
+  enc.dispatch({
+    pipeline: gpu.pipeline(shader, 'scan_step', { HAS_Z: !!x.z }),
+    params: scanParams(s, s.l, 1),
+    buffers: [x.u, x.dt, x.dtBias, x.z ?? gpu.empty, x.aLog, x.D, x.B, x.C, h, out],
+    workgroups: [Math.ceil(s.d / 64), s.b],
+    macs: s.b * s.l * s.d * (3 * s.n + 1),
+  });
+  return out;
 }
 
 /** Throw LabError 'non-finite' if the forward (or step) produced a NaN or Inf. Waits for the GPU. */

@@ -46,7 +46,7 @@ export class MambaState implements MixerState {
     /** (b, d_conv - 1, d_inner) */
     public conv: Tensor,
     /** (b, d_inner, n) */
-    public ssm: Tensor,
+    readonly ssm: Tensor,
   ) {}
 
   release(): void {
@@ -148,17 +148,16 @@ export class MambaBranch {
     return new MambaState(depthwiseConvState(gpu, batch, this.dInner, this.dims.d_conv), gpu.zeros([batch, this.dInner, this.dims.d_state], 'f32', `${this.name}.ssm_state`));
   }
 
-  /** New frames xIn, z (b, m, d_inner) -> y (b, m, d_inner); `state` is advanced (its old tensors released after the work). */
+  /** New frames xIn, z (b, m, d_inner) -> y (b, m, d_inner); `state` is advanced (the conv tail replaced, its old tensor released after the work; the SSM state in place). */
   step(pass: Pass, xIn: Tensor, z: Tensor, state: MambaState): Tensor {
     const { enc } = pass;
     const conv = depthwiseConvStep(enc, state.conv, xIn, this.convWeight.value, { bias: this.convBias.value, silu: true });
     state.conv = conv.state;
     const u = conv.y;
     const { dtLow, dt, B, C } = this.project(pass, u);
-    const r = scanStep(enc, this.scanInputs(u, dt, B, C, z), state.ssm);
-    enc.releaseAfter(state.ssm, r.nonFinite, u, dtLow, dt, B, C);
-    state.ssm = r.h;
-    return r.out;
+    const y = scanStep(enc, this.scanInputs(u, dt, B, C, z), state.ssm); // advances state.ssm in place
+    enc.releaseAfter(u, dtLow, dt, B, C);
+    return y;
   }
 }
 

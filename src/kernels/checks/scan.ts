@@ -115,7 +115,7 @@ export async function scanStreamErrors(gpu: Gpu, c: ScanCase, pieces: number[], 
   const x = randomScanData(c, seed, c);
   const { b, l, d, n } = c;
   const out = new Float32Array(b * l * d);
-  let h: Tensor = gpu.tensor([b, d, n], 'f32', x.h0 ?? new Float32Array(b * d * n), 'h');
+  const h = gpu.tensor([b, d, n], 'f32', x.h0 ?? new Float32Array(b * d * n), 'h');
   for (let t0 = 0, p = 0; t0 < l; p++) {
     const k = Math.min(pieces[p % pieces.length], l - t0);
     const slice = (a: ArrayLike<number>, w: number) => {
@@ -125,10 +125,9 @@ export async function scanStreamErrors(gpu: Gpu, c: ScanCase, pieces: number[], 
     };
     const piece = uploadScan(gpu, { ...x, u: slice(x.u, d), dt: slice(x.dt, d), B: slice(x.B, n), C: slice(x.C, n), z: x.z && slice(x.z, d) }, { b, l: k, d, n });
     const r = gpu.run((enc) => scanStep(enc, piece, h));
-    const y = await r.out.read();
+    const y = await r.read();
     for (let bi = 0; bi < b; bi++) for (let t = 0; t < k; t++) for (let j = 0; j < d; j++) out[(bi * l + t0 + t) * d + j] = y[(bi * k + t) * d + j];
-    releaseAll(piece, r.out, r.nonFinite, h);
-    h = r.h;
+    releaseAll(piece, r);
     t0 += k;
   }
   const hT = await h.read();
