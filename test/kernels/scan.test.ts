@@ -129,6 +129,17 @@ describe('scan streaming step', () => {
     }
   }
 
+  it('is one dispatch (a chunk of the stream pays no pack)', async () => {
+    const gpu = await testGpu();
+    const s = { b: 1, l: 8, d: 20, n: 16 };
+    const x = uploadScan(gpu, randomScanData(s, 3, { z: true }), s);
+    const h = gpu.zeros([1, 20, 16], 'f32', 'h');
+    const before = gpu.counters.dispatches;
+    const y = gpu.run((enc) => scanStep(enc, x, h));
+    expect(gpu.counters.dispatches - before).toBe(1);
+    releaseAll(x, h, y);
+  });
+
   it('a chunked forward from a carried state continues a sequential one', async () => {
     const gpu = await testGpu();
     const seed = freshSeed();
