@@ -1,7 +1,8 @@
 // The Transcribe page end to end: a fake microphone (a WAV from public/eval, led by silence, looped by Chromium)
 // through the AudioWorklet, the SharedArrayBuffer ring and the asr worker to the shipped CTC model, its readings held
-// to the reference; a dropped file whose transcript is held to the model's reading of it, with an SRT download; an
-// uploaded checkpoint; the long-stream chart; and the microphone denied. Other tests write checkpoints with random
+// to the reference; a dropped file whose transcript is held to the model's reading of it, greedy and with the shipped
+// language model, with an SRT download; a language model built from the user's text; an uploaded checkpoint; the
+// long-stream chart; and the microphone denied. Other tests write checkpoints with random
 // initial values by the lab's own checkpoint code: their words are garbage, so those tests assert the mechanics.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -31,6 +32,8 @@ const SHIPPED = `shipped:${(JSON.parse(readFileSync('public/models/index.json', 
  * rounding may move a frame's argmax, hence a bound rather than equality).
  */
 const SHIPPED_TEXT = 'FOL THIEN INCIND THESSISIFO MIIS';
+/** The same with `--beam 8 --lm public/models/lm-3gram.json` (weight 0.5), as `lab transcribe` prints it. */
+const SHIPPED_LM_TEXT = 'FOR THY AN IN IN THE IS FORMAINS';
 /** The fake microphone's utterance (public/eval, a voice the model never heard) and what it says. */
 const MIC_WAV = resolve('public/eval/wav/eval-000098.wav');
 const MIC_TEXT = 'AND HE WAS FOUND OF THEM';
@@ -144,7 +147,7 @@ test.describe('with a fake microphone', () => {
     }, bytes);
     await page.getByTestId('file-dropzone').dispatchEvent('drop', { dataTransfer: drop });
     await expect(page.getByTestId('file-result')).toContainText('utterance.wav', { timeout: 120_000 });
-    await expect(page.getByTestId('notice')).toContainText(/utterance\.wav: 2\.8 s of audio in [\d.]+ s \(stream\)/);
+    await expect(page.getByTestId('notice')).toContainText(/utterance\.wav: 2\.8 s of audio in [\d.]+ s \(stream, greedy\)/);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('file-downloads').getByRole('button', { name: 'Download SRT' }).click()]);
     expect(download.suggestedFilename()).toBe('utterance.srt');
     const srt = await readFile((await download.path())!, 'utf8');
@@ -158,6 +161,23 @@ test.describe('with a fake microphone', () => {
       .trim();
     expect(cueText).toBe(text);
     expect(errorRates([{ ref: SHIPPED_TEXT, hyp: text }]).cer, `file transcript "${text}" of "${EVAL_TEXT}"`).toBeLessThanOrEqual(0.15);
+
+    // The same file through the beam search with the shipped language model: the CLI's reading of it.
+    await page.getByLabel('LM', { exact: true }).selectOption('shipped:lm-3gram.json');
+    await expect(page.getByTestId('decoding-hint')).toContainText('beam 8 with shipped:lm-3gram.json at weight 0.5');
+    await page.getByTestId('file-dropzone').dispatchEvent('drop', { dataTransfer: drop });
+    await expect(page.getByTestId('notice')).toContainText(/utterance\.wav: 2\.8 s of audio in [\d.]+ s \(stream, beam 8 with shipped:lm-3gram\.json at weight 0\.5\)/, { timeout: 120_000 });
+    const withLm = (await page.getByTestId('file-transcript').textContent())!.replace(/\s+/g, ' ').trim();
+    expect(errorRates([{ ref: SHIPPED_LM_TEXT, hyp: withLm }]).cer, `file transcript with the LM "${withLm}"`).toBeLessThanOrEqual(0.15);
+
+    // A language model built here from the user's text is kept and chosen; a file that is not text is refused.
+    await page.getByLabel('upload LM').setInputFiles({ name: 'phrases.txt', mimeType: 'text/plain', buffer: Buffer.from('Turn the lights on.\nTurn the lights off.\nWhat time is it?\n') });
+    await expect(page.getByTestId('notice')).toContainText('phrases.txt: kept as the language model upload:phrases.json');
+    await expect(page.getByLabel('LM', { exact: true })).toHaveValue('upload:phrases.json');
+    await page.getByLabel('upload LM').setInputFiles(EVAL_WAV);
+    await expect(page.getByTestId('error')).toContainText('eval-000000.wav: not a text file');
+    await expect(page.getByLabel('LM', { exact: true })).toHaveValue('upload:phrases.json');
+    await page.getByLabel('LM', { exact: true }).selectOption('');
 
     // An uploaded checkpoint is kept and chosen.
     await page.getByLabel('upload checkpoint').setInputFiles(randomCheckpoint());

@@ -47,6 +47,12 @@ export interface CtcDecoder {
   readonly empty: boolean;
 }
 
+/** The beam a decoder with a language model runs: the given one, or LM_BEAM when greedy was given (an LM acts only in the beam search). */
+export const LM_BEAM = 8;
+export function beamWithLm(beam: number, lm: boolean): number {
+  return lm ? Math.max(1, beam || LM_BEAM) : beam;
+}
+
 export function makeDecoder(opts: DecoderOptions, frameSeconds: number): CtcDecoder {
   const beam = opts.beam ?? 0;
   if (!(Number.isInteger(beam) && beam >= 0)) throw new LabError('bad-input', `beam ${beam}: it must be a whole number of at least 0`);

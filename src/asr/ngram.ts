@@ -338,3 +338,31 @@ export function sentencesOf(text: string): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
 }
+
+/**
+ * A language model from a file's text, as the Transcribe page takes one: an lm.json of `lab lm build` (text that
+ * opens with "{"), else free text to build one from (order 3; one sentence per line, or split at . ! ?). Bad input is
+ * refused in one line that names the file.
+ */
+export function lmFromText(text: string, name: string): NgramLm {
+  const t = text.replace(/^\uFEFF/, '');
+  if (/[\u0000\uFFFD]/.test(t)) throw new LabError('bad-input', `${name}: not a text file (a language model is built from text, or read from a lab lm.json)`);
+  if (/^\s*\{/.test(t)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(t);
+    } catch {
+      throw new LabError('bad-input', `${name}: not valid JSON (an lm.json of \`lab lm build\` was expected)`);
+    }
+    try {
+      return NgramLm.fromJSON(json);
+    } catch (e) {
+      throw new LabError('bad-input', `${name}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    return NgramLm.build(sentencesOf(t));
+  } catch (e) {
+    throw new LabError('bad-input', `${name}: ${(e as Error).message}`);
+  }
+}

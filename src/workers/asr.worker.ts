@@ -7,7 +7,8 @@
 // - Long stream: a file looped (or generated audio) fed as fast as it goes through Mamba and the Causal
 //   Transformer, compute time and carried-state size per chunk against stream time, until the end or out of memory.
 // Models: shipped checkpoints (`models/index.json` on the lab's own server), training runs' checkpoints and uploads
-// in OPFS (as the Train and Analyse pages keep them), and random initial values of a causal preset.
+// in OPFS (as the Train and Analyse pages keep them), and random initial values of a causal preset. Decoding: greedy,
+// or the CTC prefix beam search with a language model (src/workers/lms.ts), live and for files alike.
 import * as Comlink from 'comlink';
 import { RingReader } from '../audio/ring.ts';
 import { Recognizer, type RecognizerUpdate } from '../asr/recognizer.ts';
@@ -28,6 +29,7 @@ import { checkpointBytes, keepUpload, readUpload, RUNS, shippedEvalSet, shippedI
 import { busy, cancelJob, job, type Progress } from './job.ts';
 import { cannotStream, noCtcHead, refLabel, type CheckpointRef, type RandomRef } from './refs.ts';
 import { OpfsStore, opfsFolders } from './opfs.ts';
+import { decoderOptions, keepLm, lmChoices, type DecodeSettings, type LmChoice } from './lms.ts';
 
 /** A model as the page names it. */
 export type AsrModelRef = CheckpointRef | RandomRef;
@@ -59,9 +61,8 @@ export interface LoadedInfo {
   parameters: number;
 }
 
-export interface LiveSettings {
+export interface LiveSettings extends DecodeSettings {
   chunkMs: number;
-  beam?: number;
   endpointMs?: number;
 }
 
@@ -287,6 +288,12 @@ const api = {
     return { choices: out, shipped: ship.length };
   },
 
+  /** Every language model the page can choose (shipped, then the user's). */
+  lms: (): Promise<LmChoice[]> => lmChoices(),
+
+  /** A text file (an LM is built from it) or an lm.json, checked and kept in lms/. */
+  uploadLm: (file: File): Promise<LmChoice> => keepLm(file),
+
   /** Check a .safetensors and keep it in uploads/ (the Train and Analyse pages list it too). */
   async upload(file: File): Promise<AsrModelChoice> {
     const { bytes, checkpoint: ck } = await readUpload(file);
@@ -320,7 +327,7 @@ const api = {
       const rate = reader.sampleRate;
       const resampler = rate === SAMPLE_RATE ? undefined : new Resampler(rate, SAMPLE_RATE);
       const chunk = Math.max(1, Math.round((settings.chunkMs * SAMPLE_RATE) / 1000));
-      const recognizer = new Recognizer(model, { beam: settings.beam, endpoint: settings.endpointMs ? { silenceMs: settings.endpointMs } : undefined });
+      const recognizer = new Recognizer(model, { ...(await decoderOptions(settings)), endpoint: settings.endpointMs ? { silenceMs: settings.endpointMs } : undefined });
       let pending: Float32Array = new Float32Array(0);
       let last: LiveUpdate | undefined;
       const backlog = () => ((pending.length / SAMPLE_RATE) * 1000) + (reader.available() / rate) * 1000;
@@ -380,7 +387,7 @@ const api = {
   },
 
   /** Transcribe a WAV/FLAC/SPHERE file with any model (streaming for causal ones, whole or windows otherwise). */
-  transcribe: (ref: AsrModelRef, file: File, chunkMs: number, onProgress: Progress) =>
+  transcribe: (ref: AsrModelRef, file: File, chunkMs: number, decode: DecodeSettings, onProgress: Progress) =>
     job(async (hooks): Promise<FileResult> => {
       // The file first: a damaged one is refused, naming it, before a model is loaded.
       let audio;
@@ -393,6 +400,7 @@ const api = {
       const { model, info } = await useModel(ref);
       const t = await transcribeSamples(model, samples, {
         chunkSamples: Math.round((chunkMs * SAMPLE_RATE) / 1000),
+        decode: await decoderOptions(decode),
         signal: hooks.signal,
         onProgress: (done, total, label) => hooks.onProgress?.(Math.round(done / 16), Math.round(total / 16), label),
       });

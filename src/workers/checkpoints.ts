@@ -11,6 +11,8 @@ import { refLabel, type CheckpointRef } from './refs.ts';
 export const RUNS = 'runs';
 export const UPLOADS = 'uploads';
 export const CORPORA = 'corpora';
+/** Language models the user gave the Transcribe page, kept as lm.json. */
+export const LMS = 'lms';
 
 /** The lab's own origin and base path, as a URL to resolve shipped files against. */
 const labBase = () => new URL(import.meta.env.BASE_URL, self.location.origin).href;
@@ -91,6 +93,27 @@ export async function shippedIndex(): Promise<ShippedModel[]> {
         return { file: x.file ?? x.name ?? '', model: x.model, heads, scores: scoresOf(x.scores) };
       })
       .filter((x) => x.file.endsWith('.safetensors'));
+  } catch {
+    return [];
+  }
+}
+
+/** A shipped language model as `models/lms.json` lists it. */
+export interface ShippedLm {
+  file: string;
+  /** One line on what it was built from. */
+  about?: string;
+}
+
+/** The shipped language models (`models/lms.json`); none when it is missing or unreadable. */
+export async function shippedLms(): Promise<ShippedLm[]> {
+  const text = textOf(await shippedModels().read('lms.json').catch(() => undefined));
+  if (!text) return [];
+  try {
+    const list = JSON.parse(text) as { file?: unknown; about?: unknown }[];
+    return list
+      .filter((x) => typeof x?.file === 'string' && x.file.endsWith('.json'))
+      .map((x) => ({ file: x.file as string, about: typeof x.about === 'string' ? x.about : undefined }));
   } catch {
     return [];
   }

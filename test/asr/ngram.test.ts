@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NgramLm, sentencesOf } from '../../src/asr/ngram.ts';
+import { lmFromText, NgramLm, sentencesOf } from '../../src/asr/ngram.ts';
 
 const CORPUS = [
   'the cat sat on the mat',
@@ -75,5 +75,16 @@ describe('word n-gram LM (interpolated Witten-Bell, character fallback)', () => 
     const m = NgramLm.build(sentencesOf('Hello, world. Hello there!'));
     expect(m.vocabulary).toEqual(['HELLO', 'WORLD', 'THERE']);
     expect([m.sentences, m.tokens]).toEqual([2, 4]);
+  });
+
+  it("a file's text gives an LM: an lm.json is read, other text is built; a binary file or broken JSON is refused naming it", () => {
+    const fromJson = lmFromText(`\uFEFF${JSON.stringify(lm.toJSON())}`, 'lm.json');
+    expect(fromJson.toJSON()).toEqual(lm.toJSON());
+    const built = lmFromText(CORPUS.join('\n'), 'mine.txt');
+    expect(built.toJSON()).toEqual(lm.toJSON());
+    expect(() => lmFromText('RIFF\u0000\u0000WAVEfmt ', 'speech.wav')).toThrow(/^speech\.wav: not a text file/);
+    expect(() => lmFromText('{"format": "lab-ngram", ', 'cut.json')).toThrow(/^cut\.json: not valid JSON/);
+    expect(() => lmFromText('{"format": "other"}', 'x.json')).toThrow(/^x\.json: not a language model of this lab/);
+    expect(() => lmFromText('123 456\n', 'digits.txt')).toThrow(/^digits\.txt: .*no sentence/);
   });
 });

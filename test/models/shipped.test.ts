@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { evaluateSet } from '../../src/asr/evaluate.ts';
+import { lmFromText } from '../../src/asr/ngram.ts';
 import { loadRecognizer } from '../../src/asr/transcribe.ts';
 import { loadCheckpoint } from '../../src/models/checkpoint.ts';
 import type { SetScore } from '../../src/workers/checkpoints.ts';
@@ -37,6 +38,17 @@ describe('shipped models', () => {
       const card = readFileSync(join(DIR, m.card), 'utf8');
       expect(card).toContain(`--preset ${c.config.kind}-${c.config.size}`);
       expect(card).toMatch(/corpus build/);
+    });
+  }
+
+  // The shipped language models (lms.json): each parses as the page reads it, with its card naming how it was built.
+  const lms = JSON.parse(readFileSync(join(DIR, 'lms.json'), 'utf8')) as { file: string; card: string; about: string }[];
+  for (const l of lms) {
+    it(`${l.file} is a language model of this lab, with its card`, () => {
+      const lm = lmFromText(readFileSync(join(DIR, l.file), 'utf8'), l.file);
+      expect(lm.vocabulary.length).toBeGreaterThan(1000);
+      expect(l.about).toContain(lm.vocabulary.length.toLocaleString('en-US'));
+      expect(readFileSync(join(DIR, l.card), 'utf8')).toMatch(/lab -- lm build/);
     });
   }
 

@@ -3,8 +3,10 @@ import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import { keptStorage } from './kept.ts';
 import { audioInputs, MicError, openMicrophone, type AudioInput, type Microphone } from '../../audio/mic.ts';
+import { beamWithLm } from '../../asr/ctc-decode.ts';
 import type { ChunkStats, Segment, TimedWord } from '../../asr/recognizer.ts';
 import type { AsrApi, AsrModelChoice, FileResult, LiveUpdate, LoadedInfo, StreamPoint } from '../../workers/asr.worker.ts';
+import type { DecodeSettings, LmChoice } from '../../workers/lms.ts';
 import type { Failure } from '../../workers/job.ts';
 import { cannotStream, noCtcHead, refLabel } from '../../workers/refs.ts';
 
@@ -46,6 +48,10 @@ interface TranscribeState {
   chunkMs: ChunkMs;
   beam: number;
   endpointMs: number;
+  /** Language models offered, and the chosen one's label ('' for none) with its weight. */
+  lms: LmChoice[];
+  lm: string;
+  lmWeight: number;
 
   status: LiveStatus;
   micLabel?: string;
@@ -71,7 +77,8 @@ interface TranscribeState {
 
   load(): Promise<void>;
   refreshInputs(): Promise<void>;
-  setSettings(p: Partial<Pick<TranscribeState, 'deviceId' | 'chunkMs' | 'beam' | 'endpointMs'>>): void;
+  setSettings(p: Partial<Pick<TranscribeState, 'deviceId' | 'chunkMs' | 'beam' | 'endpointMs' | 'lm' | 'lmWeight'>>): void;
+  uploadLm(file: File): Promise<void>;
   choose(label: string): Promise<void>;
   /** Load and compile the chosen model ahead (in the asr worker), when nothing runs. */
   prepare(): void;
@@ -103,6 +110,19 @@ function problemOf(f: Failure): Problem {
 
 const DEFAULT_MODEL = 'random:mamba-tiny';
 
+/** How the chosen settings decode, in words (the worker widens a greedy beam to LM_BEAM under an LM). */
+export function decodingLabel(s: Pick<TranscribeState, 'beam' | 'lm' | 'lmWeight' | 'lms'>): string {
+  const lm = s.lms.find((l) => l.label === s.lm);
+  const beam = beamWithLm(s.beam, !!lm);
+  return lm ? `beam ${beam} with ${lm.label} at weight ${s.lmWeight}` : beam > 1 ? `beam ${beam}` : 'greedy';
+}
+
+/** The chosen beam and language model, as the worker takes them. */
+function decodeSettings(s: Pick<TranscribeState, 'beam' | 'lm' | 'lmWeight' | 'lms'>): DecodeSettings {
+  const lm = s.lms.find((l) => l.label === s.lm);
+  return { beam: s.beam, lm: lm?.ref, lmWeight: s.lmWeight };
+}
+
 export const useTranscribe = create<TranscribeState>()(
   persist(
     (set, get) => ({
@@ -115,6 +135,9 @@ export const useTranscribe = create<TranscribeState>()(
       chunkMs: 160,
       beam: 0,
       endpointMs: 600,
+      lms: [],
+      lm: '',
+      lmWeight: 0.5,
       status: 'idle',
       micRate: 48000,
       finals: [],
@@ -137,6 +160,8 @@ export const useTranscribe = create<TranscribeState>()(
           // streaming one first), else random values.
           const fallback = list.choices.find((c) => c.group === 'shipped')?.label ?? DEFAULT_MODEL;
           set({ models: list.choices, shippedCount: list.shipped, model: model && list.choices.some((c) => c.label === model) ? model : fallback });
+          const lms = await asrApi().lms();
+          set({ lms, lm: lms.some((l) => l.label === get().lm) ? get().lm : '' });
           get().prepare();
         } catch (e) {
           set({ error: failure(e, 'The recognition worker did not start') });
@@ -157,6 +182,16 @@ export const useTranscribe = create<TranscribeState>()(
       },
 
       setSettings: (p) => set(p),
+
+      async uploadLm(file) {
+        set({ error: undefined, notice: undefined });
+        try {
+          const c = await asrApi().uploadLm(file);
+          set({ lms: await asrApi().lms(), lm: c.label, notice: `${file.name}: kept as the language model ${c.label}.` });
+        } catch (e) {
+          set({ error: { code: 'bad-input', message: String((e as Error)?.message ?? e).replace(/^Error: /, '') } });
+        }
+      },
 
       async choose(label) {
         set({ model: label, info: undefined, error: undefined, notice: undefined });
@@ -234,7 +269,7 @@ export const useTranscribe = create<TranscribeState>()(
             dropped: u.dropped,
           }));
         try {
-          const r = await asrApi().live(choice.ref, mic.ring, { chunkMs: s.chunkMs, beam: s.beam, endpointMs: s.endpointMs }, Comlink.proxy(onUpdate));
+          const r = await asrApi().live(choice.ref, mic.ring, { chunkMs: s.chunkMs, endpointMs: s.endpointMs, ...decodeSettings(s) }, Comlink.proxy(onUpdate));
           if (!r.ok && r.error.code !== 'cancelled') set({ error: problemOf(r.error) });
         } catch (e) {
           set({ error: failure(e, 'The recognition worker failed') });
@@ -275,9 +310,10 @@ export const useTranscribe = create<TranscribeState>()(
             choice.ref,
             file,
             s.chunkMs,
+            decodeSettings(s),
             Comlink.proxy((done: number, total: number, label: string) => set({ file: { name: file.name, progress: { done, total, label } } })),
           );
-          if (r.ok) set({ fileResult: r.value, notice: `${file.name}: ${r.value.seconds.toFixed(1)} s of audio in ${r.value.computeSeconds.toFixed(2)} s (${r.value.method.mode}).` });
+          if (r.ok) set({ fileResult: r.value, notice: `${file.name}: ${r.value.seconds.toFixed(1)} s of audio in ${r.value.computeSeconds.toFixed(2)} s (${r.value.method.mode}, ${decodingLabel(s)}).` });
           else if (r.error.code === 'cancelled') set({ notice: `${file.name}: cancelled.` });
           else set({ error: problemOf(r.error) });
         } catch (e) {
@@ -326,7 +362,7 @@ export const useTranscribe = create<TranscribeState>()(
     {
       name: 'lab.transcribe', storage: keptStorage(),
       // The settings and what was transcribed survive a reload (nothing transcribed is lost).
-      partialize: (s) => ({ model: s.model, deviceId: s.deviceId, chunkMs: s.chunkMs, beam: s.beam, endpointMs: s.endpointMs, finals: s.finals, fileResult: s.fileResult, long: { ...s.long, running: false, progress: undefined, series: [] } }),
+      partialize: (s) => ({ model: s.model, deviceId: s.deviceId, chunkMs: s.chunkMs, beam: s.beam, endpointMs: s.endpointMs, lm: s.lm, lmWeight: s.lmWeight, finals: s.finals, fileResult: s.fileResult, long: { ...s.long, running: false, progress: undefined, series: [] } }),
     },
   ),
 );

@@ -3,7 +3,7 @@
 // other kinds take the whole file, or overlapping windows when it does not fit the device (src/asr/transcribe.ts).
 // Every file and the checkpoint are read and checked before the device opens, so a typo fails at once.
 import { readFile } from 'node:fs/promises';
-import type { DecoderOptions } from '../../asr/ctc-decode.ts';
+import { beamWithLm, type DecoderOptions } from '../../asr/ctc-decode.ts';
 import { DEFAULT_SILENCE_MS, recognizeSamples, type RecognizerOptions } from '../../asr/recognizer.ts';
 import { recognizerCheckpoint, loadRecognizer, transcribeSamples, audioForModel, type Transcript, type AudioInput, type TranscribeOptions, canStream } from '../../asr/transcribe.ts';
 import { openDawnDevice } from '../../gpu/dawn.ts';
@@ -75,7 +75,7 @@ export async function decoderOptions(args: Args): Promise<{ decode: DecoderOptio
     throw new UsageError('--lm-weight and --word-bonus act in the beam search: give --beam N (and --lm FILE)');
   }
   const lm = lmPath !== undefined ? await readLm(lmPath) : undefined;
-  const effective = lm ? Math.max(1, beam || 8) : beam;
+  const effective = beamWithLm(beam, !!lm);
   return {
     decode: { beam: effective, lm, lmWeight, wordBonus },
     described: effective > 1 || lm ? { beam: effective, lm: lmPath, lmWeight: lm ? lmWeight : undefined, wordBonus } : { beam: 0 },

@@ -3,7 +3,8 @@ import { ringLevel } from '../../../audio/ring.ts';
 import type { AsrModelChoice } from '../../../workers/asr.worker.ts';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { download } from '../../export.ts';
-import { CHUNK_MS, currentRing, useTranscribe, type ChunkMs } from '../../stores/transcribe.ts';
+import { LM_BEAM } from '../../../asr/ctc-decode.ts';
+import { CHUNK_MS, currentRing, decodingLabel, useTranscribe, type ChunkMs } from '../../stores/transcribe.ts';
 import { cuesFromWords, cuesOf, toJson, toSrt, toText, type Segment } from './formats.ts';
 import { LongStreamPanel, StreamChart } from './LongStreamPanel.tsx';
 import './transcribe.css';
@@ -116,6 +117,79 @@ function ModelPanel() {
   );
 }
 
+/** Greedy or the beam search, and a language model (shipped, or built here from the user's text), for live and files. */
+function DecodingPanel() {
+  const s = useTranscribe();
+  const upload = useRef<HTMLInputElement>(null);
+  const busy = s.status !== 'idle' || !!s.file;
+  const lm = s.lms.find((l) => l.label === s.lm);
+  return (
+    <section className="panel" data-testid="decoding">
+      <h2>Decoding</h2>
+      <div className="live-row">
+        <label>
+          beam{' '}
+          <select aria-label="beam" value={s.beam} disabled={busy} onChange={(e) => s.setSettings({ beam: Number(e.target.value) })}>
+            <option value={0}>{lm ? `greedy (${LM_BEAM} with an LM)` : 'greedy'}</option>
+            {[4, 8, 16].map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          LM{' '}
+          <select aria-label="LM" title="language model" value={s.lm} disabled={busy} onChange={(e) => s.setSettings({ lm: e.target.value })}>
+            <option value="">none</option>
+            {s.lms.map((l) => (
+              <option key={l.label} value={l.label}>
+                {l.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          LM weight{' '}
+          <input
+            aria-label="LM weight"
+            type="number"
+            min={0}
+            max={5}
+            step={0.1}
+            value={s.lmWeight}
+            disabled={busy || !lm}
+            onChange={(e) => {
+              const w = Number(e.target.value);
+              if (e.target.value !== '' && Number.isFinite(w) && w >= 0) s.setSettings({ lmWeight: w });
+            }}
+          />
+        </label>
+        <button className="quiet" disabled={busy} onClick={() => upload.current?.click()}>
+          Add an LM from text
+        </button>
+        <input
+          ref={upload}
+          type="file"
+          accept=".txt,.json,text/plain,application/json"
+          aria-label="upload LM"
+          hidden
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            if (file) void s.uploadLm(file);
+            e.target.value = '';
+          }}
+        />
+      </div>
+      <p className="hint" data-testid="decoding-hint">
+        {lm
+          ? `${decodingLabel(s)}${lm.about ? `: ${lm.about}` : ''}. Words it does not know are spelled letter by letter.`
+          : 'A language model turns spellings into words: choose the shipped one, or add one built here from your own text (one sentence per line) or an lm.json of `lab lm build`.'}
+      </p>
+    </section>
+  );
+}
+
 /** The microphone's peak level, read from the ring's header every frame (the samples never come to this thread). */
 function LevelMeter({ live }: { live: boolean }) {
   const bar = useRef<HTMLDivElement>(null);
@@ -190,17 +264,6 @@ function LivePanel() {
             {CHUNK_MS.map((x) => (
               <option key={x} value={x}>
                 {x} ms
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          beam{' '}
-          <select aria-label="beam" value={s.beam} disabled={s.status !== 'idle'} onChange={(e) => s.setSettings({ beam: Number(e.target.value) })}>
-            <option value={0}>greedy</option>
-            {[4, 8, 16].map((b) => (
-              <option key={b} value={b}>
-                {b}
               </option>
             ))}
           </select>
@@ -361,6 +424,7 @@ export function TranscribePage() {
         </p>
       )}
       <ModelPanel />
+      <DecodingPanel />
       <LivePanel />
       <FilePanel />
       <LongStreamPanel />
