@@ -53,7 +53,7 @@ describe('shipped models', () => {
   }
 
   for (const m of index.filter((m) => m.heads.includes('ctc'))) {
-    it(`${m.file} scores what its entry says on the shipped sets (greedy, streamed in 160 ms chunks)`, { timeout: 600_000 }, async () => {
+    it(`${m.file} scores what its entry says on the shipped sets (greedy, as lab eval runs it)`, { timeout: 600_000 }, async () => {
       expect(Object.keys(m.scores ?? {}).sort(), 'a transcribing model states its scores on eval and heldout').toEqual(['eval', 'heldout']);
       const { model } = loadRecognizer(await testGpu(), new Uint8Array(readFileSync(join(DIR, m.file))));
       try {
