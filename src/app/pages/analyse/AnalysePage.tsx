@@ -1,6 +1,7 @@
-import { useEffect, useRef } from 'react';
+import { useEffect } from 'react';
 import { bestLayer, ENCODER_KINDS, purityRows, SIZES, type EncoderKind, type ModelScores, type Size } from '../../../analysis/report.ts';
 import type { Split } from '../../../speech/manifest.ts';
+import { FileButton } from '../../components/FileButton.tsx';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { download, toCsv } from '../../export.ts';
 import { refLabel, useAnalyse } from '../../stores/analyse.ts';
@@ -14,7 +15,6 @@ const f3 = (v: number | null) => (v === null ? '' : v.toFixed(3));
 function SetupPanel() {
   const s = useAnalyse();
   const f = s.form;
-  const upload = useRef<HTMLInputElement>(null);
   const chosenSet = s.sets.find((x) => x.id === f.set);
   const labelled = chosenSet ? chosenSet.labelled.train + chosenSet.labelled.dev + chosenSet.labelled.test : 0;
   const chosen = new Set(f.models.map(refLabel));
@@ -117,21 +117,7 @@ function SetupPanel() {
             ))}
           </select>
         </label>
-        <button className="quiet" onClick={() => upload.current?.click()}>
-          Upload a checkpoint
-        </button>
-        <input
-          ref={upload}
-          type="file"
-          accept=".safetensors"
-          aria-label="upload checkpoint"
-          hidden
-          onChange={(e) => {
-            const file = e.target.files?.[0];
-            if (file) void s.upload(file);
-            e.target.value = '';
-          }}
-        />
+        <FileButton text="Upload a checkpoint" label="upload checkpoint" accept=".safetensors" onFile={(f) => void s.upload(f)} />
       </fieldset>
       {invalid && <p className="hint">{invalid}</p>}
       <button disabled={s.running || !!invalid} onClick={() => void s.run()}>

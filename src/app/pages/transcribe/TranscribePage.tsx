@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { ringLevel } from '../../../audio/ring.ts';
 import type { AsrModelChoice } from '../../../workers/asr.worker.ts';
+import { FileButton } from '../../components/FileButton.tsx';
 import { ProgressBar } from '../../components/ProgressBar.tsx';
 import { download } from '../../export.ts';
 import { LM_BEAM } from '../../../asr/ctc-decode.ts';
@@ -49,7 +50,6 @@ function Downloads({ name, segments, extra, testId }: { name: string; segments: 
 
 function ModelPanel() {
   const s = useTranscribe();
-  const upload = useRef<HTMLInputElement>(null);
   const busy = s.status !== 'idle' || !!s.file || s.long.running;
   const choice = s.models.find((m) => m.label === s.model);
   return (
@@ -75,21 +75,7 @@ function ModelPanel() {
             })}
           </select>
         </label>
-        <button className="quiet" disabled={busy} onClick={() => upload.current?.click()}>
-          Upload a checkpoint
-        </button>
-        <input
-          ref={upload}
-          type="file"
-          accept=".safetensors"
-          aria-label="upload checkpoint"
-          hidden
-          onChange={(e) => {
-            const file = e.target.files?.[0];
-            if (file) void s.upload(file);
-            e.target.value = '';
-          }}
-        />
+        <FileButton text="Upload a checkpoint" label="upload checkpoint" accept=".safetensors" disabled={busy} onFile={(f) => void s.upload(f)} />
       </div>
       {s.loaded && s.shippedCount === 0 && (
         <p className="hint" data-testid="no-shipped">
@@ -120,7 +106,6 @@ function ModelPanel() {
 /** Greedy or the beam search, and a language model (shipped, or built here from the user's text), for live and files. */
 function DecodingPanel() {
   const s = useTranscribe();
-  const upload = useRef<HTMLInputElement>(null);
   const busy = s.status !== 'idle' || !!s.file;
   const lm = s.lms.find((l) => l.label === s.lm);
   return (
@@ -165,21 +150,7 @@ function DecodingPanel() {
             }}
           />
         </label>
-        <button className="quiet" disabled={busy} onClick={() => upload.current?.click()}>
-          Add an LM from text
-        </button>
-        <input
-          ref={upload}
-          type="file"
-          accept=".txt,.json,text/plain,application/json"
-          aria-label="upload LM"
-          hidden
-          onChange={(e) => {
-            const file = e.target.files?.[0];
-            if (file) void s.uploadLm(file);
-            e.target.value = '';
-          }}
-        />
+        <FileButton text="Add an LM from text" label="upload LM" accept=".txt,.json,text/plain,application/json" disabled={busy} onFile={(f) => void s.uploadLm(f)} />
       </div>
       <p className="hint" data-testid="decoding-hint">
         {lm
