@@ -10,7 +10,7 @@ import { add } from '../kernels/elementwise.ts';
 import type { CtcInputs } from '../kernels/loss.ts';
 import { randomNormal, seeded } from '../kernels/random.ts';
 import { moduleChecks, randomTensor } from '../nn/checks.ts';
-import { GRAD_TOLERANCE, SMALL_GRADIENT_STEPS, WHOLE_MODEL_STEPS, worstGradError } from '../nn/gradcheck.ts';
+import { GRAD_TOLERANCE, WHOLE_MODEL_STEPS, worstGradError } from '../nn/gradcheck.ts';
 import { ParameterSet, type Pass } from '../nn/module.ts';
 import { RandomParameters } from '../nn/random-parameters.ts';
 import { ENCODER_KINDS, framesFor, isCausal, type EncoderKind, type ModelConfig } from './config.ts';
@@ -171,7 +171,7 @@ export async function modelGrad(gpu: Gpu, seed: number, kind: EncoderKind, maske
         },
       },
       seed,
-      SMALL_GRADIENT_STEPS,
+      WHOLE_MODEL_STEPS,
     );
   } finally {
     [audio, mask].forEach((t) => t?.release());

@@ -135,10 +135,12 @@ export const DEFAULT_STEPS: readonly number[] = [1e-2];
  */
 export const SMALL_GRADIENT_STEPS: readonly number[] = [1e-2, 4e-2];
 /**
- * A whole model through a head's loss needs both ends: steps down to 6e-4 for the extractor's weights, along
- * which the CTC loss curves enough to spoil 2.5e-3 (errors of 3e-2 seen there), and up to 0.16 for the Mamba
- * kinds' A_log and dt, whose gradients behind two post-LN blocks can be ~1e-3, where the loss's float32 noise
- * (amplified by the cosine logits' temperature) is ~5e-5 of the derivative at the smaller steps.
+ * A whole model, through a head's loss or not, needs both ends: steps down to 6e-4 for the extractor's weights,
+ * along which the loss curves enough to spoil the coarse steps (errors of 3e-2 seen at 2.5e-3 through the CTC
+ * loss, and 9.5e-2 at 1e-2 for the first conv behind its per-frame layer norm, seed 2126008741 of the masked
+ * encoder check), and up to 0.16 for the Mamba kinds' A_log and dt, whose gradients behind two post-LN blocks
+ * can be ~1e-3, where the loss's float32 noise (amplified by the cosine logits' temperature) is ~5e-5 of the
+ * derivative at the smaller steps.
  */
 export const WHOLE_MODEL_STEPS: readonly number[] = [1e-2, 4e-2, 2.5e-3, 1.6e-1];
 

@@ -12,4 +12,13 @@ describe('module and model checks', () => {
       expect(r.maxRelError, `seed ${r.seed}`).toBeLessThanOrEqual(check.tolerance);
     });
   }
+
+  // A seed whose first extractor conv, behind its per-frame layer norm, curves too much for steps of 1e-2 and
+  // 4e-2 alone (error 9.5e-2 there): the encoder check needs the whole model's finer steps too.
+  it('models: gradCheck HubertModel mamba, masked, at a seed where the coarse steps fail', async () => {
+    const check = moduleAndModelChecks.find((c) => c.name === 'gradCheck HubertModel mamba, masked')!;
+    const r = await runCheck(await testGpu(), check, 2126008741);
+    expect(r.error).toBeUndefined();
+    expect(r.maxRelError).toBeLessThanOrEqual(check.tolerance);
+  });
 });
