@@ -177,6 +177,15 @@ test.describe('with a fake microphone', () => {
     await page.getByLabel('upload LM').setInputFiles(EVAL_WAV);
     await expect(page.getByTestId('error')).toContainText('eval-000000.wav: not a text file');
     await expect(page.getByLabel('LM', { exact: true })).toHaveValue('upload:phrases.json');
+    // With "known words only", the file reads in that LM's nine words and no others.
+    await page.getByLabel('known words only').check();
+    await expect(page.getByTestId('decoding-hint')).toContainText('upload:phrases.json at weight 0.5, its words only');
+    await page.getByTestId('file-dropzone').dispatchEvent('drop', { dataTransfer: drop });
+    await expect(page.getByTestId('notice')).toContainText(/utterance\.wav: 2\.8 s of audio in [\d.]+ s \(stream, beam 8 with upload:phrases\.json at weight 0\.5, its words only\)/, { timeout: 120_000 });
+    const phraseWords = new Set(['TURN', 'THE', 'LIGHTS', 'ON', 'OFF', 'WHAT', 'TIME', 'IS', 'IT']);
+    const lexiconText = (await page.getByTestId('file-transcript').textContent())!.replace(/\s+/g, ' ').trim();
+    for (const w of lexiconText.split(' ').filter(Boolean)) expect(phraseWords.has(w), `"${w}" in "${lexiconText}"`).toBe(true);
+    await page.getByLabel('known words only').uncheck();
     await page.getByLabel('LM', { exact: true }).selectOption('');
 
     // An uploaded checkpoint is kept and chosen.

@@ -25,6 +25,8 @@ export interface DecoderOptions {
   lmWeight?: number;
   /** Added per word (default 0). */
   wordBonus?: number;
+  /** Spell only the language model's words: a prefix no known word begins with is not tried (default false). */
+  lexicon?: boolean;
   /** Labels more than this below the frame's best (natural log) are not tried as extensions (default 12). */
   prune?: number;
 }
@@ -58,6 +60,7 @@ export function makeDecoder(opts: DecoderOptions, frameSeconds: number): CtcDeco
   if (!(Number.isInteger(beam) && beam >= 0)) throw new LabError('bad-input', `beam ${beam}: it must be a whole number of at least 0`);
   if (opts.lmWeight !== undefined && !Number.isFinite(opts.lmWeight)) throw new LabError('bad-input', `LM weight ${opts.lmWeight}: it must be a number`);
   if (opts.wordBonus !== undefined && !Number.isFinite(opts.wordBonus)) throw new LabError('bad-input', `word bonus ${opts.wordBonus}: it must be a number`);
+  if (opts.lexicon && !opts.lm) throw new LabError('bad-input', 'a lexicon needs a language model: its words are the lexicon');
   return beam <= 1 && !opts.lm ? new GreedyDecoder(frameSeconds) : new PrefixBeamSearch({ ...opts, beam: Math.max(1, beam) }, frameSeconds);
 }
 
@@ -175,6 +178,7 @@ export class PrefixBeamSearch implements CtcDecoder {
   private readonly weight: number;
   private readonly bonus: number;
   private readonly prune: number;
+  private readonly lexicon: NgramLm | undefined;
 
   constructor(
     private readonly opts: DecoderOptions & { beam: number },
@@ -184,7 +188,13 @@ export class PrefixBeamSearch implements CtcDecoder {
     this.weight = opts.lm ? (opts.lmWeight ?? 0.5) : 0;
     this.bonus = opts.wordBonus ?? 0;
     this.prune = opts.prune ?? 12;
+    this.lexicon = opts.lexicon ? opts.lm : undefined;
     this.reset();
+  }
+
+  /** Under the lexicon: whether label c after `node` keeps to the LM's words (a letter that begins or goes on with one, or `|` after a whole one). */
+  private spells(node: Node, c: number): boolean {
+    return c === BOUNDARY ? this.lexicon!.wordId(node.word) !== undefined : this.lexicon!.isPrefix(node.word + VOCAB[c]);
   }
 
   reset(): void {
@@ -244,6 +254,7 @@ export class PrefixBeamSearch implements CtcDecoder {
           stay.pnb = lse(stay.pnb, pb + lp); // `|`, blank, `|`: still one space
           continue;
         }
+        if (this.lexicon && !this.spells(node, c)) continue;
         const key = `${node.uid}:${c}`;
         let ch = known.get(key);
         if (!ch) known.set(key, (ch = this.child(node, c, t)));
@@ -260,6 +271,7 @@ export class PrefixBeamSearch implements CtcDecoder {
   /** The final score of an entry: the LM scores the word in progress (in place of its charge so far) and the end. */
   private closing(e: Entry): number {
     const { node } = e;
+    if (this.lexicon && node.word && this.lexicon.wordId(node.word) === undefined) return NEG;
     let s = this.score(e) - this.weight * node.partial;
     if (node.word) s += this.bonus;
     if (this.opts.lm) {
@@ -303,6 +315,7 @@ export class PrefixBeamSearch implements CtcDecoder {
       const s = this.closing(e);
       if (s > bestScore) [best, bestScore] = [e, s];
     }
+    if (this.lexicon && bestScore === NEG) return this.hypothesis(beforeWord(best.node)); // no prefix ends in a known word: drop the start of one
     return this.hypothesis(best.node);
   }
 
@@ -314,6 +327,13 @@ export class PrefixBeamSearch implements CtcDecoder {
   hypotheses(): { text: string; score: number }[] {
     return this.beam.map((e) => ({ text: this.hypothesis(e.node).text, score: this.score(e) }));
   }
+}
+
+/** The prefix without its word in progress. */
+function beforeWord(node: Node): Node {
+  let n = node;
+  while (n.parent && n.id !== BOUNDARY) n = n.parent;
+  return n;
 }
 
 /** Frame t (log-probabilities `row`, best label `top`) for the spike of a prefix's last label (Node.first). */

@@ -157,6 +157,8 @@ export interface NgramBuildOptions {
 export class NgramLm {
   private readonly index: Map<string, number>;
   private readonly spellCache = new Map<string, number>();
+  /** Every prefix of a known word (the empty one included), made on first use. */
+  private prefixes: Set<string> | undefined;
 
   private constructor(
     readonly order: number,
@@ -250,6 +252,15 @@ export class NgramLm {
   wordId(word: string): number | undefined {
     const id = this.index.get(word);
     return id !== undefined && id >= RESERVED.length ? id : undefined;
+  }
+
+  /** Whether some known word begins with `prefix`. */
+  isPrefix(prefix: string): boolean {
+    if (!this.prefixes) {
+      this.prefixes = new Set(['']);
+      for (const w of this.vocabulary) for (let i = 1; i <= w.length; i++) this.prefixes.add(w.slice(0, i));
+    }
+    return this.prefixes.has(prefix);
   }
 
   /** P(id | context) of a word id (including </s> = 0 and <unk> = 1). */

@@ -44,6 +44,8 @@ export interface RecognizerOptions {
   lmWeight?: number;
   /** Score added per word (default 0). */
   wordBonus?: number;
+  /** Spell only the LM's words (default false). */
+  lexicon?: boolean;
   /** Endpointing (default { silenceMs: 600 }); false: one segment until finish(). */
   endpoint?: EndpointOptions | false;
 }
@@ -144,7 +146,7 @@ export class SegmentDecoder {
     options: RecognizerOptions,
     readonly frameSeconds: number,
   ) {
-    this.decoder = makeDecoder({ beam: options.beam, lm: options.lm, lmWeight: options.lmWeight, wordBonus: options.wordBonus }, frameSeconds);
+    this.decoder = makeDecoder({ beam: options.beam, lm: options.lm, lmWeight: options.lmWeight, wordBonus: options.wordBonus, lexicon: options.lexicon }, frameSeconds);
     const ep = options.endpoint === undefined ? { silenceMs: DEFAULT_SILENCE_MS } : options.endpoint;
     if (ep && !(ep.silenceMs > 0)) throw new LabError('bad-input', `endpoint silence of ${ep.silenceMs} ms: it must be positive`);
     if (ep && ep.blankProb !== undefined && !(ep.blankProb > 0 && ep.blankProb <= 1)) throw new LabError('bad-input', `endpoint blank probability ${ep.blankProb}: it must be in (0, 1]`);

@@ -50,15 +50,16 @@ export async function useLm(ref: LmRef): Promise<NgramLm> {
   return kept.lm;
 }
 
-/** How the page asks to decode: beam (0: greedy), and a language model with its weight. */
+/** How the page asks to decode: beam (0: greedy), and a language model with its weight (and whether to spell only its words). */
 export interface DecodeSettings {
   beam?: number;
   lm?: LmRef;
   lmWeight?: number;
+  lexicon?: boolean;
 }
 
 /** The decoder options for these settings: an LM is loaded, and a greedy beam widened to LM_BEAM (as the CLI does). */
 export async function decoderOptions(s: DecodeSettings): Promise<DecoderOptions> {
   const lm = s.lm ? await useLm(s.lm) : undefined;
-  return { beam: beamWithLm(s.beam ?? 0, !!lm), lm, lmWeight: lm ? s.lmWeight : undefined };
+  return { beam: beamWithLm(s.beam ?? 0, !!lm), lm, lmWeight: lm ? s.lmWeight : undefined, lexicon: !!lm && !!s.lexicon };
 }

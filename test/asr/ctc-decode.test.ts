@@ -119,6 +119,49 @@ describe('CTC decoders', () => {
     expect(decodeLogProbs(lp, V, frames.length, FS, { beam: 8, lm, lmWeight: 0.5 }).text).toBe('THE ZUB SAT ON THE KOG');
   });
 
+  it('with a lexicon, only the LM\'s words are spelt: a word it has never seen becomes the nearest known one', () => {
+    const lm = NgramLm.build(['the cat sat on the mat', 'a cat and a dog', 'the cat ate']);
+    const frames: Record<string, number>[] = [];
+    // "THE ZAT SAT ON THE DOK": Z and K far more likely than the known words' C and G.
+    const say = (ch: string, p = 0.9) => frames.push({ [ch]: p }, { _: 0.9 });
+    for (const ch of 'THE ') say(ch);
+    frames.push({ Z: 0.95, C: 0.01 }, { _: 0.9 });
+    for (const ch of 'AT SAT ON THE DO') say(ch);
+    frames.push({ K: 0.95, G: 0.01 }, { _: 0.9 });
+    const lp = matrix(frames);
+    const T = frames.length;
+    // A light LM leaves them as heard; the lexicon, at the same weight, has only known words to offer.
+    expect(decodeLogProbs(lp, V, T, FS, { beam: 8, lm, lmWeight: 0.1 }).text).toBe('THE ZAT SAT ON THE DOK');
+    const fixed = decodeLogProbs(lp, V, T, FS, { beam: 8, lm, lmWeight: 0.1, lexicon: true });
+    expect(fixed.text).toBe('THE CAT SAT ON THE DOG');
+    expect(fixed.words.map((w) => w.word)).toEqual(['THE', 'CAT', 'SAT', 'ON', 'THE', 'DOG']);
+    // At every frame the beam holds only prefixes of known words.
+    const d = new PrefixBeamSearch({ beam: 8, lm, lmWeight: 0.1, lexicon: true }, FS);
+    for (let t = 0; t < T; t++) {
+      d.step(lp.subarray(t * V, (t + 1) * V), t);
+      for (const h of d.hypotheses()) {
+        const words = h.text.split(' ').filter(Boolean);
+        words.slice(0, -1).forEach((w) => expect(lm.wordId(w), `${h.text} at frame ${t}`).toBeDefined());
+        if (words.length) expect(lm.isPrefix(words[words.length - 1]), `${h.text} at frame ${t}`).toBe(true);
+      }
+    }
+  });
+
+  it('with a lexicon, a segment that stops inside a word ends before it', () => {
+    const lm = NgramLm.build(['the cat sat on the mat']);
+    const frames: Record<string, number>[] = [];
+    for (const ch of 'THE MA') frames.push({ [ch]: 0.99 }, { _: 0.99 });
+    const lp = matrix(frames);
+    // prune 5: no frame offers a T to end MAT with. A beam of 8 keeps "THE" too, and ends there; a beam of 1 keeps
+    // only "THE MA", and drops the unfinished word.
+    expect(decodeLogProbs(lp, V, frames.length, FS, { beam: 8, lm, lmWeight: 0.5, prune: 5 }).text).toBe('THE MA');
+    for (const beam of [8, 1]) expect(decodeLogProbs(lp, V, frames.length, FS, { beam, lm, lmWeight: 0.5, prune: 5, lexicon: true }).text).toBe('THE');
+  });
+
+  it('a lexicon without a language model is refused in one line', () => {
+    expect(() => decodeLogProbs(matrix([{ A: 0.9 }]), V, 1, FS, { beam: 8, lexicon: true })).toThrow(/a lexicon needs a language model/);
+  });
+
   it('a leading or repeated word boundary adds no empty word', () => {
     const lp = matrix([{ ' ': 0.9 }, { A: 0.9 }, { ' ': 0.9 }, { _: 0.9 }, { ' ': 0.9 }, { B: 0.9 }, { ' ': 0.9 }]);
     for (const beam of [0, 1, 4]) expect(decodeLogProbs(lp, V, 7, FS, { beam }).words.map((w) => w.word)).toEqual(['A', 'B']);

@@ -118,17 +118,26 @@ describe('lab transcribe --stream, --beam, --lm', () => {
     const r = lab('transcribe', wav, '--model', mamba, '--beam', '4', '--lm', lmFile, '--lm-weight', '0.8', '--word-bonus', '1', '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j.decoder).toEqual({ beam: 4, lm: lmFile, lmWeight: 0.8, wordBonus: 1 });
+    expect(j.decoder).toEqual({ beam: 4, lm: lmFile, lmWeight: 0.8, wordBonus: 1, lexicon: false });
     expect(j.files[0].words.map((w: { word: string }) => w.word).join(' ')).toBe(j.files[0].text);
     const g = lab('eval', '--model', mamba, '--set', join(dir, 'set'), '--lm', lmFile, '--json');
     expect(g.status, g.stderr).toBe(0);
     const e = JSON.parse(g.stdout);
-    expect(e.options.decoder).toEqual({ beam: 8, lm: lmFile, lmWeight: 0.5, wordBonus: 0 });
+    expect(e.options.decoder).toEqual({ beam: 8, lm: lmFile, lmWeight: 0.5, wordBonus: 0, lexicon: false });
     expect(e.set.utterances).toBe(2);
     expect(e.greedy).toMatchObject({ wer: expect.any(Number), cer: expect.any(Number) });
     expect(e.greedy.words.length).toBe(e.words.length);
     const x = lab('transcribe', wav, '--model', mamba, '--lm-weight', '2');
     expect([x.status, errorLine(x)]).toEqual([2, expect.stringMatching(/act in the beam search/)]);
+    // --lexicon: every word written is one of the LM's.
+    const k = lab('transcribe', wav, '--model', mamba, '--lm', lmFile, '--lexicon', '--json');
+    expect(k.status, k.stderr).toBe(0);
+    const kj = JSON.parse(k.stdout);
+    expect(kj.decoder).toMatchObject({ beam: 8, lexicon: true });
+    const known = new Set(['THE', 'CAT', 'SAT', 'ON', 'MAT', 'DOG', 'LOG', 'A', 'AND']); // the LM's 9 words
+    for (const w of kj.files[0].words) expect(known.has(w.word), w.word).toBe(true);
+    const n = lab('transcribe', wav, '--model', mamba, '--lexicon');
+    expect([n.status, errorLine(n)]).toEqual([2, expect.stringMatching(/--lexicon spells only the words of a language model: give --lm FILE/)]);
   });
 });
 

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { evaluateSet } from '../../src/asr/evaluate.ts';
 import { lmFromText } from '../../src/asr/ngram.ts';
-import { loadRecognizer } from '../../src/asr/transcribe.ts';
+import { audioForModel, loadRecognizer, transcribeSamples } from '../../src/asr/transcribe.ts';
+import { parseManifest } from '../../src/speech/manifest.ts';
 import { loadCheckpoint } from '../../src/models/checkpoint.ts';
 import type { SetScore } from '../../src/workers/checkpoints.ts';
 import { testGpu } from '../gpu.ts';
@@ -16,6 +17,11 @@ const DIR = join(import.meta.dirname, '../../public/models');
 const PUBLIC = join(DIR, '..');
 
 // A set's scores are greedy decoding's as `lab eval --set public/<set>` printed them (the page shows them too).
+/** The utterance each transcribing model reads exactly (see the test). */
+const EXACT_READS: Record<string, { set: string; id: string }> = {
+  'extbimamba-tiny-ctc.safetensors': { set: 'heldout', id: 'heldout-000007' }, // AND HE DID IT NOT (SVOX Pico)
+};
+
 const index = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8')) as { file: string; card: string; heads: string[]; scores?: Record<string, SetScore> }[];
 
 describe('shipped models', () => {
@@ -49,6 +55,27 @@ describe('shipped models', () => {
       expect(lm.vocabulary.length).toBeGreaterThan(1000);
       expect(l.about).toContain(lm.vocabulary.length.toLocaleString('en-US'));
       expect(readFileSync(join(DIR, l.card), 'utf8')).toMatch(/lab -- lm build/);
+    });
+  }
+
+  // Each transcribing model reads one utterance of a shipped set exactly, as `lab transcribe FILE --beam 16 --lm
+  // public/models/lm-3gram.json --lexicon` reads it (weight 0.5). The utterances are held out (voices, or the engine,
+  // never trained on); each is one the model reads exactly among the 170 of public/eval and public/heldout, the
+  // rest it misreads (its card has the rates). What must not break is loading, streaming or whole-file transcription,
+  // the beam search and the LM, end to end.
+  const lm = lmFromText(readFileSync(join(DIR, 'lm-3gram.json'), 'utf8'), 'lm-3gram.json');
+  for (const [file, read] of Object.entries(EXACT_READS)) {
+    it(`${file} reads ${read.id} exactly (beam 16, lm-3gram, its words only)`, { timeout: 120_000 }, async () => {
+      expect(index.find((m) => m.file === file)?.heads, 'a shipped transcribing model').toContain('ctc');
+      const entry = parseManifest(readFileSync(join(PUBLIC, read.set, 'manifest.jsonl'), 'utf8')).entries.find((e) => e.id === read.id)!;
+      const samples = audioForModel(new Uint8Array(readFileSync(join(PUBLIC, read.set, entry.audio)))).samples;
+      const { model } = loadRecognizer(await testGpu(), new Uint8Array(readFileSync(join(DIR, file))));
+      try {
+        const t = await transcribeSamples(model, samples, { decode: { beam: 16, lm, lmWeight: 0.5, lexicon: true } });
+        expect(t.text).toBe(entry.text);
+      } finally {
+        model.release();
+      }
     });
   }
 

@@ -52,6 +52,8 @@ interface TranscribeState {
   lms: LmChoice[];
   lm: string;
   lmWeight: number;
+  /** Spell only the chosen LM's words. */
+  lexicon: boolean;
 
   status: LiveStatus;
   micLabel?: string;
@@ -77,7 +79,7 @@ interface TranscribeState {
 
   load(): Promise<void>;
   refreshInputs(): Promise<void>;
-  setSettings(p: Partial<Pick<TranscribeState, 'deviceId' | 'chunkMs' | 'beam' | 'endpointMs' | 'lm' | 'lmWeight'>>): void;
+  setSettings(p: Partial<Pick<TranscribeState, 'deviceId' | 'chunkMs' | 'beam' | 'endpointMs' | 'lm' | 'lmWeight' | 'lexicon'>>): void;
   uploadLm(file: File): Promise<void>;
   choose(label: string): Promise<void>;
   /** Load and compile the chosen model ahead (in the asr worker), when nothing runs. */
@@ -111,16 +113,16 @@ function problemOf(f: Failure): Problem {
 const DEFAULT_MODEL = 'random:mamba-tiny';
 
 /** How the chosen settings decode, in words (the worker widens a greedy beam to LM_BEAM under an LM). */
-export function decodingLabel(s: Pick<TranscribeState, 'beam' | 'lm' | 'lmWeight' | 'lms'>): string {
+export function decodingLabel(s: Pick<TranscribeState, 'beam' | 'lm' | 'lmWeight' | 'lexicon' | 'lms'>): string {
   const lm = s.lms.find((l) => l.label === s.lm);
   const beam = beamWithLm(s.beam, !!lm);
-  return lm ? `beam ${beam} with ${lm.label} at weight ${s.lmWeight}` : beam > 1 ? `beam ${beam}` : 'greedy';
+  return lm ? `beam ${beam} with ${lm.label} at weight ${s.lmWeight}${s.lexicon ? ', its words only' : ''}` : beam > 1 ? `beam ${beam}` : 'greedy';
 }
 
 /** The chosen beam and language model, as the worker takes them. */
-function decodeSettings(s: Pick<TranscribeState, 'beam' | 'lm' | 'lmWeight' | 'lms'>): DecodeSettings {
+function decodeSettings(s: Pick<TranscribeState, 'beam' | 'lm' | 'lmWeight' | 'lexicon' | 'lms'>): DecodeSettings {
   const lm = s.lms.find((l) => l.label === s.lm);
-  return { beam: s.beam, lm: lm?.ref, lmWeight: s.lmWeight };
+  return { beam: s.beam, lm: lm?.ref, lmWeight: s.lmWeight, lexicon: s.lexicon };
 }
 
 export const useTranscribe = create<TranscribeState>()(
@@ -138,6 +140,7 @@ export const useTranscribe = create<TranscribeState>()(
       lms: [],
       lm: '',
       lmWeight: 0.5,
+      lexicon: false,
       status: 'idle',
       micRate: 48000,
       finals: [],
@@ -362,7 +365,7 @@ export const useTranscribe = create<TranscribeState>()(
     {
       name: 'lab.transcribe', storage: keptStorage(),
       // The settings and what was transcribed survive a reload (nothing transcribed is lost).
-      partialize: (s) => ({ model: s.model, deviceId: s.deviceId, chunkMs: s.chunkMs, beam: s.beam, endpointMs: s.endpointMs, lm: s.lm, lmWeight: s.lmWeight, finals: s.finals, fileResult: s.fileResult, long: { ...s.long, running: false, progress: undefined, series: [] } }),
+      partialize: (s) => ({ model: s.model, deviceId: s.deviceId, chunkMs: s.chunkMs, beam: s.beam, endpointMs: s.endpointMs, lm: s.lm, lmWeight: s.lmWeight, lexicon: s.lexicon, finals: s.finals, fileResult: s.fileResult, long: { ...s.long, running: false, progress: undefined, series: [] } }),
     },
   ),
 );

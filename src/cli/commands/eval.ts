@@ -58,7 +58,7 @@ export const evalCommand: Command = {
   summary: 'Score a fine-tuned CTC checkpoint on an evaluation set: WER, CER, RTF, per-speaker rows, worst utterances.',
   usage:
     'npm run -s lab -- eval --model CKPT --set DIR [--json] [--limit N] [--worst 5] [--chunk-ms 160] [--offline] [--window S --overlap S]\n' +
-    '       [--beam N] [--lm lm.json --lm-weight 0.5 --word-bonus 0]   (run with and without --lm to see what the LM buys)\n' +
+    '       [--beam N] [--lm lm.json --lm-weight 0.5 --word-bonus 0 --lexicon]   (run with and without --lm to see what the LM buys)\n' +
     '  DIR holds manifest.jsonl (a lab corpus, e.g. public/eval) or manifest.tsv with the header id<TAB>wav_relative_path<TAB>transcript',
   flags: { ...DECODE_FLAGS, set: { type: 'string' }, limit: { type: 'number' }, worst: { type: 'number' }, 'no-warmup': { type: 'bool' } },
   maxPositionals: 0,
@@ -88,7 +88,7 @@ export const evalCommand: Command = {
       const json = { model: modelSummary(path, checkpoint), adapter: gpu.adapter, options: { ...opts, chunkMs: chunkMs ?? 160, decoder: described }, ...report, set: { dir, ...report.set } };
       const how =
         described.beam > 1 || described.lm
-          ? `decoding: beam ${described.beam}${described.lm ? `, LM ${described.lm} (weight ${described.lmWeight}, word bonus ${described.wordBonus})` : ''}` +
+          ? `decoding: beam ${described.beam}${described.lm ? `, LM ${described.lm} (weight ${described.lmWeight}, word bonus ${described.wordBonus}${described.lexicon ? ', its words only' : ''})` : ''}` +
             (report.greedy ? `; greedy decoding of the same frames: WER ${pct(report.greedy.wer)}, CER ${pct(report.greedy.cer)}` : '')
           : 'decoding: greedy';
       return { json, text: `${reportText(report, path, dir, chunkMs)}\n\n${how}` };

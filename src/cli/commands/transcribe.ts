@@ -63,8 +63,10 @@ export function transcribeOptions(args: Args): TranscribeOptions {
   return opts;
 }
 
-/** Decoding options shared by transcribe and eval: --beam N, --lm FILE, --lm-weight W, --word-bonus B. */
-export async function decoderOptions(args: Args): Promise<{ decode: DecoderOptions; described: { beam: number; lm?: string; lmWeight?: number; wordBonus?: number } }> {
+/** Decoding options shared by transcribe and eval: --beam N, --lm FILE, --lm-weight W, --word-bonus B, --lexicon. */
+export async function decoderOptions(
+  args: Args,
+): Promise<{ decode: DecoderOptions; described: { beam: number; lm?: string; lmWeight?: number; wordBonus?: number; lexicon?: boolean } }> {
   const beam = args.flags.beam !== undefined ? numberFlag(args, 'beam') : 0;
   if (!(Number.isInteger(beam) && beam >= 0 && beam <= 1000)) throw new UsageError('--beam must be a whole number from 0 to 1000 (0 or 1: greedy)');
   const lmWeight = args.flags['lm-weight'] !== undefined ? numberFlag(args, 'lm-weight') : 0.5;
@@ -74,11 +76,13 @@ export async function decoderOptions(args: Args): Promise<{ decode: DecoderOptio
   if (lmPath === undefined && (args.flags['lm-weight'] !== undefined || args.flags['word-bonus'] !== undefined) && beam <= 1) {
     throw new UsageError('--lm-weight and --word-bonus act in the beam search: give --beam N (and --lm FILE)');
   }
+  const lexicon = args.flags.lexicon === true;
+  if (lexicon && lmPath === undefined) throw new UsageError('--lexicon spells only the words of a language model: give --lm FILE');
   const lm = lmPath !== undefined ? await readLm(lmPath) : undefined;
   const effective = beamWithLm(beam, !!lm);
   return {
-    decode: { beam: effective, lm, lmWeight, wordBonus },
-    described: effective > 1 || lm ? { beam: effective, lm: lmPath, lmWeight: lm ? lmWeight : undefined, wordBonus } : { beam: 0 },
+    decode: { beam: effective, lm, lmWeight, wordBonus, lexicon },
+    described: effective > 1 || lm ? { beam: effective, lm: lmPath, lmWeight: lm ? lmWeight : undefined, wordBonus, lexicon: lm ? lexicon : undefined } : { beam: 0 },
   };
 }
 
@@ -119,6 +123,7 @@ export const DECODE_FLAGS: FlagSpecs = {
   lm: { type: 'string' },
   'lm-weight': { type: 'number' },
   'word-bonus': { type: 'number' },
+  lexicon: { type: 'bool' },
 };
 
 const TRANSCRIBE_FLAGS: FlagSpecs = {
@@ -132,10 +137,10 @@ export const transcribe: Command = {
   summary: 'Transcribe audio files with a fine-tuned CTC checkpoint: text, and words with times in JSON; --stream runs the live recognizer.',
   usage:
     'npm run -s lab -- transcribe FILE... --model CKPT [--json] [--chunk-ms 160] [--offline] [--window S --overlap S]\n' +
-    '       [--beam N] [--lm lm.json --lm-weight 0.5 --word-bonus 0] [--stream [--endpoint-ms 600 | --no-endpoint]]\n' +
+    '       [--beam N] [--lm lm.json --lm-weight 0.5 --word-bonus 0 --lexicon] [--stream [--endpoint-ms 600 | --no-endpoint]]\n' +
     '  causal models (mamba, causal-transformer) stream through the file in --chunk-ms chunks (--offline: one forward);\n' +
     '  the others take the whole file when it fits the device, else 30 s windows overlapping by 6 s (or --window S --overlap S).\n' +
-    '  --beam N: CTC prefix beam search (0/1: greedy); --lm: a word n-gram LM from `lab lm build` (beam 8 unless given).\n' +
+    '  --beam N: CTC prefix beam search (0/1: greedy); --lm: a word n-gram LM from `lab lm build` (beam 8 unless given); --lexicon: only its words.\n' +
     '  --stream: the live recognizer of the Transcribe page (causal models): final segments cut at silences of\n' +
     '  --endpoint-ms, partial text as it changed, and per-chunk compute, latency, real-time factor and state size',
   flags: TRANSCRIBE_FLAGS,

@@ -150,11 +150,14 @@ function DecodingPanel() {
             }}
           />
         </label>
+        <label title="spell only the words the language model knows">
+          <input type="checkbox" aria-label="known words only" checked={s.lexicon} disabled={busy || !lm} onChange={(e) => s.setSettings({ lexicon: e.target.checked })} /> known words only
+        </label>
         <FileButton text="Add an LM from text" label="upload LM" accept=".txt,.json,text/plain,application/json" disabled={busy} onFile={(f) => void s.uploadLm(f)} />
       </div>
       <p className="hint" data-testid="decoding-hint">
         {lm
-          ? `${decodingLabel(s)}${lm.about ? `: ${lm.about}` : ''}. Words it does not know are spelled letter by letter.`
+          ? `${decodingLabel(s)}${lm.about ? `: ${lm.about}` : ''}. ${s.lexicon ? ' Only the words it knows are written.' : ' Words it does not know are spelled letter by letter.'}`
           : 'A language model turns spellings into words: choose the shipped one, or add one built here from your own text (one sentence per line) or an lm.json of `lab lm build`.'}
       </p>
     </section>
