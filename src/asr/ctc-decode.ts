@@ -4,7 +4,8 @@
 // emitted character occupies), in seconds of the stream (absolute frame numbers times the frame duration).
 //
 // Scores are natural logs: acoustic ln P(prefix) + lmWeight * ln P_lm(words) + wordBonus * (number of words), the
-// word in progress charged as the LM's unknown-word speller prices its letters so far until it ends.
+// word in progress charged as the LM's unknown-word speller prices its letters so far until it ends. With `lexicon`,
+// only the LM's words are spelt: a letter no known word continues with is not tried, `|` follows whole known words only.
 // The prefix search keeps, per prefix, the probability of its alignments ending in blank (pb) and in its last label
 // (pnb), as in Hannun et al. (2014). A repeated `|`, or `|` at the start, leaves the text unchanged and stays the same
 // prefix. With width 1 it follows the greedy path whenever each frame's best label has probability above 1/2 (then
