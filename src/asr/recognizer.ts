@@ -146,8 +146,9 @@ export class SegmentDecoder {
     options: RecognizerOptions,
     readonly frameSeconds: number,
   ) {
-    this.decoder = makeDecoder({ beam: options.beam, lm: options.lm, lmWeight: options.lmWeight, wordBonus: options.wordBonus, lexicon: options.lexicon }, frameSeconds);
-    const ep = options.endpoint === undefined ? { silenceMs: DEFAULT_SILENCE_MS } : options.endpoint;
+    const { endpoint, ...decode } = options;
+    this.decoder = makeDecoder(decode, frameSeconds);
+    const ep = endpoint === undefined ? { silenceMs: DEFAULT_SILENCE_MS } : endpoint;
     if (ep && !(ep.silenceMs > 0)) throw new LabError('bad-input', `endpoint silence of ${ep.silenceMs} ms: it must be positive`);
     if (ep && ep.blankProb !== undefined && !(ep.blankProb > 0 && ep.blankProb <= 1)) throw new LabError('bad-input', `endpoint blank probability ${ep.blankProb}: it must be in (0, 1]`);
     this.silenceFrames = ep ? Math.max(1, Math.ceil(ep.silenceMs / 1000 / frameSeconds - 1e-9)) : Infinity;

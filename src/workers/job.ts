@@ -1,6 +1,7 @@
 // Every worker runs its workflows through job(): a worker does one job at a time (a new one cancels the one
-// before and starts when it has finished), the host cancels it through cancelJob() (the workflow sees an AbortSignal), progress goes to the
-// host's callback, and errors come back as data (an Outcome) so that their code and message survive comlink.
+// before and starts when it has finished), the host cancels it through cancelJob() (the workflow sees an
+// AbortSignal), progress goes to the host's callback, and errors come back as data (an Outcome) so that their code
+// and message survive comlink.
 import { LabError, type LabErrorCode } from '../gpu/errors.ts';
 import { forgetWorkerGpu } from './gpu.ts';
 

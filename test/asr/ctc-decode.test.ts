@@ -30,6 +30,12 @@ function rng(seed: number) {
   };
 }
 
+/** A small LM of cats and dogs, for the decoders with a language model. */
+const CAT_LM = NgramLm.build(['the cat sat on the mat', 'a cat and a dog', 'the cat ate']);
+
+/** Appends a frame where `ch` has probability p, then a blank frame. */
+const sayInto = (frames: Record<string, number>[]) => (ch: string, p = 0.9) => frames.push({ [ch]: p }, { _: 0.9 });
+
 describe('CTC decoders', () => {
   it('the incremental greedy decoder equals greedyTranscript, words and times', () => {
     const r = rng(1);
@@ -87,9 +93,9 @@ describe('CTC decoders', () => {
   });
 
   it('the LM picks the spelling it knows when the acoustics lean slightly the other way', () => {
-    const lm = NgramLm.build(['the cat sat on the mat', 'a cat and a dog', 'the cat ate']);
+    const lm = CAT_LM;
     const frames: Record<string, number>[] = [];
-    const say = (ch: string, p = 0.9) => frames.push({ [ch]: p }, { _: 0.9 });
+    const say = sayInto(frames);
     for (const ch of 'THE ') say(ch);
     frames.push({ K: 0.5, C: 0.45 }, { _: 0.9 });
     for (const ch of 'AT SAT') say(ch);
@@ -112,7 +118,7 @@ describe('CTC decoders', () => {
   it('with an LM, a word it has never seen ends where the acoustics end it (an unfinished word is not free)', () => {
     // Were the word in progress free until it ends, the prefixes that never end one would fill the beam after ZUB:
     // "THE ZUBSATONTHEKOG".
-    const lm = NgramLm.build(['the cat sat on the mat', 'a cat and a dog', 'the cat ate']);
+    const lm = CAT_LM;
     const frames: Record<string, number>[] = [];
     for (const ch of 'THE ZUB SAT ON THE KOG') frames.push(ch === ' ' ? { ' ': 0.8, _: 0.18 } : { [ch]: 0.9 }, { _: 0.9 });
     const lp = matrix(frames);
@@ -120,10 +126,10 @@ describe('CTC decoders', () => {
   });
 
   it('with a lexicon, only the LM\'s words are spelt: a word it has never seen becomes the nearest known one', () => {
-    const lm = NgramLm.build(['the cat sat on the mat', 'a cat and a dog', 'the cat ate']);
+    const lm = CAT_LM;
     const frames: Record<string, number>[] = [];
     // "THE ZAT SAT ON THE DOK": Z and K far more likely than the known words' C and G.
-    const say = (ch: string, p = 0.9) => frames.push({ [ch]: p }, { _: 0.9 });
+    const say = sayInto(frames);
     for (const ch of 'THE ') say(ch);
     frames.push({ Z: 0.95, C: 0.01 }, { _: 0.9 });
     for (const ch of 'AT SAT ON THE DO') say(ch);

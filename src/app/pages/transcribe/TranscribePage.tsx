@@ -157,7 +157,7 @@ function DecodingPanel() {
       </div>
       <p className="hint" data-testid="decoding-hint">
         {lm
-          ? `${decodingLabel(s)}${lm.about ? `: ${lm.about}` : ''}. ${s.lexicon ? ' Only the words it knows are written.' : ' Words it does not know are spelled letter by letter.'}`
+          ? `${decodingLabel(s)}${lm.about ? `: ${lm.about}` : ''}. ${s.lexicon ? 'Only the words it knows are written.' : 'Words it does not know are spelled letter by letter.'}`
           : 'A language model turns spellings into words: choose the shipped one, or add one built here from your own text (one sentence per line) or an lm.json of `lab lm build`.'}
       </p>
     </section>
